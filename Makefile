@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# pybpf-prof: build, tests and benchmarks. `make help` lists the targets.
+
+OUTPUT ?= .output
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+LLVM_STRIP ?= llvm-strip
+ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+PYTHON ?= /usr/bin/python3
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(OUTPUT)
+LIBS := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# clang's own include dirs for BPF, so <asm/...> resolves (libbpf-bootstrap's trick).
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+# libbpf's BPF_PROG/BPF_USDT macros declare a ctx parameter each program may not use.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
+	-Iinclude -I$(OUTPUT) \
+	$(CLANG_BPF_SYS_INCLUDES)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+ASAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+UNIT_ASAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/asan/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all clean deps test check unit unit-asan integration integration-full provision \
+	bench example help vmlinux
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: pybpf-prof
+
+help:
+	@echo 'make deps         install build, test and runtime dependencies (apt-get, idempotent)'
+	@echo 'make              build ./pybpf-prof'
+	@echo 'make example      deps + build + profile the bundled example workload'
+	@echo 'make test         deps + build + unit tests (plain and ASan/UBSan) + root integration tests'
+	@echo 'make check        unit tests only (no root needed)'
+	@echo 'make bench        overhead benchmark (root)'
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(OUTPUT) $(OUTPUT)/asan $(OUTPUT)/tests $(OUTPUT)/tests/asan:
+	$(Q)mkdir -p $@
+
+# vmlinux.h from the running kernel's BTF, or the committed copy.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(VMLINUX_BTF) ]; then $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@; \
+	elif [ -r vmlinux/vmlinux.h ]; then cp vmlinux/vmlinux.h $@; \
+	else echo "pybpf-prof: no kernel BTF at $(VMLINUX_BTF) and no vmlinux/vmlinux.h; set VMLINUX_BTF" >&2; exit 1; fi
+
+vmlinux: $(OUTPUT)/vmlinux.h
+	$(Q)cp $< vmlinux/vmlinux.h
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
+	$(Q)rm -f $(@:.o=.tmp.o)
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/*.h) $(SKELS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/*.h) $(SKELS) | $(OUTPUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
+
+pybpf-prof: $(OUTPUT)/main.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Unit tests: one cmocka binary per tests/unit/test_*.c, linked with every
+# module but main; fixtures are built by tests/unit/fixtures.mk.
+include tests/unit/fixtures.mk
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(FIXTURES) | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/asan/%: tests/unit/%.c $(ASAN_OBJS) $(FIXTURES) | $(OUTPUT)/tests/asan
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(ASAN_OBJS) $(LIBS) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done
+
+unit-asan: $(UNIT_ASAN_BINS)
+	$(Q)set -e; for t in $^; do echo "== $$t (ASan/UBSan)"; $$t; done
+
+check: unit unit-asan
+
+# Interpreters with working probes: bullseye python3.9 and a sid chroot with 3.15.
+provision:
+	$(Q)tests/provision.sh
+
+integration: pybpf-prof provision
+	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all check integration
+
+bench: pybpf-prof provision
+	$(Q)$(PYTHON) tests/bench.py
+
+example: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./pybpf-prof --limit 15 -- $(PYTHON) examples/workload.py
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT) pybpf-prof

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Exact per-function accounting of CPython calls, in the kernel.
+ *
+ * Every traced thread keeps a shadow stack of its active Python calls. An
+ * entry pushes (code object, frame, start time); the matching return pops it
+ * and adds cProfile's figures (calls, recursive calls, own time, cumulative
+ * time) to per-function and per-(caller, callee) maps. User space reads the
+ * maps once, at the end: no event per call crosses to user space. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
+
+#include "pybpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+#define CO_ANY_GENERATOR 0x2a0
+#define FRAME_OWNED_BY_THREAD 0
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct pybpf_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tstates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pybpf_stack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pybpf_stack);
+} empty_stack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PYBPF_MAX_FUNCS);
+	__type(key, struct pybpf_func_key);
+	__type(value, struct pybpf_counts);
+} funcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PYBPF_MAX_PAIRS);
+	__type(key, struct pybpf_pair_key);
+	__type(value, struct pybpf_counts);
+} pairs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_FUNCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pybpf_func_key);
+	__type(value, struct pybpf_names);
+} names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pybpf_names);
+} names_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PYBPF_LOSS_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+static __always_inline void count_losses(__u32 what, __u64 how_many)
+{
+	__u64 *n = bpf_map_lookup_elem(&losses, &what);
+
+	if (n)
+		__sync_fetch_and_add(n, how_many);
+}
+
+static __always_inline void count_loss(__u32 what)
+{
+	count_losses(what, 1);
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+static __always_inline __s32 read_s32(__u64 addr, __s32 dflt)
+{
+	__s32 v;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return dflt;
+	return v;
+}
+
+/* The PyThreadState of the running thread: cached per TID and checked
+ * against the thread's FS base (= pthread_self() = tstate->thread_id). */
+static __always_inline __u64 current_tstate(const struct pybpf_target *t, __u32 tid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = task->thread.fsbase;
+	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
+	__u64 ts;
+
+	if (cached && *cached && read_ptr(*cached + t->off.tstate_thread_id) == fsbase)
+		return *cached;
+	ts = read_ptr(t->runtime_addr + t->off.runtime_interp_main);
+	if (!ts)
+		return 0;
+	ts = read_ptr(ts + t->off.interp_threads_head);
+	for (int i = 0; i < PYBPF_MAX_THREAD_WALK && ts; i++) {
+		if (read_ptr(ts + t->off.tstate_thread_id) == fsbase) {
+			bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
+			return ts;
+		}
+		ts = read_ptr(ts + t->off.tstate_next);
+	}
+	return 0;
+}
+
+static __always_inline __u64 current_frame(const struct pybpf_target *t, __u32 tid)
+{
+	__u64 ts = current_tstate(t, tid), frame;
+
+	if (!ts)
+		return 0;
+	frame = read_ptr(ts + t->off.tstate_frame);
+	if (frame && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
+		frame = read_ptr(frame + t->off.cframe_current_frame);
+	return frame;
+}
+
+static __always_inline struct pybpf_stack *thread_stack(__u32 tid, bool create)
+{
+	struct pybpf_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	__u32 zero = 0;
+
+	if (st || !create)
+		return st;
+	st = bpf_map_lookup_elem(&empty_stack, &zero);
+	if (!st)
+		return NULL;
+	bpf_map_update_elem(&stacks, &tid, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (!st)
+		count_loss(PYBPF_LOSS_STACKS_FULL);
+	return st;
+}
+
+/* Names are read once per function, from the probe's own string arguments. */
+static __always_inline void remember_names(const struct pybpf_func_key *key, void *file,
+					   void *name)
+{
+	struct pybpf_names *scratch;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(&names, key))
+		return;
+	scratch = bpf_map_lookup_elem(&names_scratch, &zero);
+	if (!scratch)
+		return;
+	if (bpf_probe_read_user_str(scratch->filename, sizeof(scratch->filename), file) < 0)
+		scratch->filename[0] = '\0';
+	if (bpf_probe_read_user_str(scratch->name, sizeof(scratch->name), name) < 0)
+		scratch->name[0] = '\0';
+	bpf_map_update_elem(&names, key, scratch, BPF_NOEXIST);
+}
+
+static __always_inline struct pybpf_counts *counts_of(void *map, const void *key)
+{
+	static const struct pybpf_counts zero;
+	struct pybpf_counts *c = bpf_map_lookup_elem(map, key);
+
+	if (c)
+		return c;
+	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* cProfile's Stop(): own time excludes traced callees; cumulative time is
+ * counted for the outermost activation only. */
+static __always_inline void add_call(struct pybpf_counts *c, __u64 tt, __u64 it, bool outer)
+{
+	__sync_fetch_and_add(&c->callcount, 1);
+	__sync_fetch_and_add(&c->inlinetime, it);
+	if (outer)
+		__sync_fetch_and_add(&c->totaltime, tt);
+	else
+		__sync_fetch_and_add(&c->reccallcount, 1);
+}
+
+static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now)
+{
+	struct pybpf_frame *f, *caller;
+	struct pybpf_pair_key pk = {};
+	struct pybpf_counts *c;
+	__u64 tt, it;
+
+	idx &= PYBPF_MAX_DEPTH - 1;
+	f = &st->frames[idx];
+	tt = now - f->t0;
+	it = tt > f->subt ? tt - f->subt : 0;
+	c = counts_of(&funcs, &f->key);
+	if (c)
+		add_call(c, tt, it, f->flags & PYBPF_FRAME_OUTER);
+	else
+		count_loss(PYBPF_LOSS_FUNCS_FULL);
+	if (idx == 0)
+		return;
+	caller = &st->frames[(idx - 1) & (PYBPF_MAX_DEPTH - 1)];
+	caller->subt += tt;
+	pk.callee = f->key;
+	pk.caller_code = caller->key.code;
+	pk.caller_name_obj = caller->key.name_obj;
+	pk.caller_firstlineno = caller->key.firstlineno;
+	c = counts_of(&pairs, &pk);
+	if (c)
+		add_call(c, tt, it, f->flags & PYBPF_FRAME_PAIR_OUTER);
+	else
+		count_loss(PYBPF_LOSS_PAIRS_FULL);
+}
+
+/* Recursion flags of a new call: is the function, or the same caller->callee
+ * pair, already active below it on this thread? */
+static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth, __u64 code)
+{
+	__u32 flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER;
+	__u64 caller = 0, below = 0;
+
+	if (depth > 0 && depth - 1 < PYBPF_MAX_DEPTH)
+		caller = st->frames[depth - 1].key.code;
+	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		if (st->frames[i].key.code == code) {
+			flags &= ~PYBPF_FRAME_OUTER;
+			if (i > 0 && below == caller)
+				flags &= ~PYBPF_FRAME_PAIR_OUTER;
+		}
+		below = st->frames[i].key.code;
+	}
+	return flags;
+}
+
+static __always_inline bool is_generator_creation(const struct pybpf_target *t, __u64 frame,
+						  __u64 code)
+{
+	__u8 owner = 0xff;
+
+	if (!(t->flags & PYBPF_TARGET_SKIP_GEN_CREATION) || t->off.frame_owner == PYBPF_NO_OFFSET)
+		return false;
+	if (bpf_probe_read_user(&owner, 1, (void *)(frame + t->off.frame_owner)))
+		return false;
+	return owner == FRAME_OWNED_BY_THREAD &&
+	       (read_s32(code + t->off.code_flags, 0) & CO_ANY_GENERATOR);
+}
+
+static __always_inline int on_call(void *file, void *name)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
+	struct pybpf_func_key key = {};
+	struct pybpf_stack *st;
+	struct pybpf_frame *f;
+	__u64 frame, code;
+	__u32 depth;
+
+	if (!t)
+		return 0;
+	frame = current_frame(t, tid);
+	code = frame ? read_ptr(frame + t->off.frame_code) & t->off.code_ptr_mask : 0;
+	if (!code) {
+		count_loss(PYBPF_LOSS_READ);
+		return 0;
+	}
+	if (is_generator_creation(t, frame, code))
+		return 0;
+	st = thread_stack(tid, true);
+	if (!st)
+		return 0;
+	depth = st->depth;
+	if (st->excess || depth >= PYBPF_MAX_DEPTH) {
+		st->excess++;
+		count_loss(PYBPF_LOSS_DEPTH);
+		return 0;
+	}
+	key.code = code;
+	key.pid = pid;
+	key.name_obj = read_ptr(code + t->off.code_name);
+	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
+	remember_names(&key, file, name);
+	f = &st->frames[depth];
+	f->key = key;
+	f->frame = frame;
+	f->subt = 0;
+	f->flags = recursion_flags(st, depth, code);
+	st->depth = depth + 1;
+	f->t0 = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* Pops the call whose frame is returning; calls above it whose returns were
+ * never seen are dropped (counted), a return with no traced call is counted. */
+static __always_inline int on_return(void)
+{
+	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
+	struct pybpf_stack *st;
+	__u64 frame;
+	__u32 depth;
+
+	if (!t)
+		return 0;
+	st = thread_stack(tid, false);
+	if (st && st->excess) {
+		st->excess--;
+		return 0;
+	}
+	depth = st ? st->depth : 0;
+	if (!depth) {
+		count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
+		return 0;
+	}
+	frame = current_frame(t, tid);
+	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
+		/* i < depth <= PYBPF_MAX_DEPTH, so the mask only convinces the verifier. */
+		__u32 idx = (depth - 1 - i) & (PYBPF_MAX_DEPTH - 1);
+
+		if (i >= depth)
+			break;
+		if (st->frames[idx].frame != frame)
+			continue;
+		if (i)
+			count_losses(PYBPF_LOSS_UNPAIRED_CALL, i);
+		account(st, idx, now);
+		st->depth = idx;
+		return 0;
+	}
+	count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(py_function_entry, void *filename, void *funcname, int lineno)
+{
+	return on_call(filename, funcname);
+}
+
+SEC("usdt")
+int BPF_USDT(py_function_return)
+{
+	return on_return();
+}
+
+/* A thread's shadow stack dies with it: TIDs are reused. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(py_thread_exit, struct task_struct *task)
+{
+	__u32 pid = task->tgid, tid = task->pid;
+
+	if (!bpf_map_lookup_elem(&targets, &pid))
+		return 0;
+	bpf_map_delete_elem(&stacks, &tid);
+	bpf_map_delete_elem(&tstates, &tid);
+	return 0;
+}

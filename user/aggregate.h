@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* cProfile's bookkeeping on the user-space side: summing per-CPU figures,
+ * and closing the calls still active when tracing stops. */
+#ifndef PYBPF_AGGREGATE_H
+#define PYBPF_AGGREGATE_H
+
+#include <stddef.h>
+
+#include "pybpf.h"
+#include "profile.h"
+
+void counts_sum(const struct pybpf_counts *percpu, size_t ncpus, struct pybpf_counts *out);
+void stats_from_counts(const struct pybpf_counts *c, struct pybpf_stats *out);
+
+/* Receives one closed call: figures for callee, and for (caller, callee)
+ * when caller is not NULL. */
+typedef void (*flush_fn)(void *ctx, const struct pybpf_func_key *callee,
+			 const struct pybpf_func_key *caller, const struct pybpf_counts *call,
+			 const struct pybpf_counts *pair);
+
+/* Closes every active call of a thread's shadow stack at time `now`, top
+ * first, as cProfile's disable() does. Returns the number of calls closed. */
+size_t stack_flush(struct pybpf_stack *st, unsigned long long now, flush_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "target.h"
+
+/* ld.so maps libpython within its first few hundred system calls. */
+#define MAX_SYSCALL_STOPS 100000
+
+static void child_exec(char **cmd, int report_fd)
+{
+	int e;
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
+		execvp(cmd[0], cmd);
+	e = errno;
+	if (write(report_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Waits for the next stop; false (status set) once the child is gone. */
+static bool wait_stop(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, __WALL) < 0) {
+		if (errno != EINTR)
+			return false;
+	}
+	return WIFSTOPPED(*status);
+}
+
+static int gone(pid_t pid, int status, char **cmd, struct launch *l, struct pybpf_err *err)
+{
+	l->exited = true;
+	l->status = status;
+	err_set(err, "%s (PID %d) ended before it ran a Python interpreter", cmd[0], pid);
+	return -1;
+}
+
+/* Runs the child on to the next exec, passing on signals it receives. */
+static bool run_to_exec(pid_t pid, int *status)
+{
+	int sig = 0;
+
+	for (;;) {
+		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig))
+			return false;
+		if (!wait_stop(pid, status))
+			return false;
+		if (*status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+			return true;
+		sig = WSTOPSIG(*status) == SIGTRAP ? 0 : WSTOPSIG(*status);
+	}
+}
+
+/* A shared-libpython interpreter: step system calls until ld.so maps it. */
+static bool run_to_libpython(pid_t pid, int *status)
+{
+	for (int i = 0; i < MAX_SYSCALL_STOPS; i++) {
+		if (!python_target__awaits_libpython(pid))
+			return true;
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) || !wait_stop(pid, status))
+			return false;
+	}
+	return false;
+}
+
+static pid_t spawn(char **cmd, struct pybpf_err *err)
+{
+	int pipefd[2], child_errno = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err_set(err, "cannot launch %s: %s", cmd[0], strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0)
+		child_exec(cmd, pipefd[1]);
+	close(pipefd[1]);
+	if (pid < 0) {
+		err_set(err, "cannot launch %s: %s", cmd[0], strerror(errno));
+		close(pipefd[0]);
+		return -1;
+	}
+	/* EOF means the exec succeeded (the pipe is close-on-exec). */
+	if (read(pipefd[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+		close(pipefd[0]);
+		waitpid(pid, NULL, 0);
+		err_set(err, "cannot run %s: %s", cmd[0], strerror(child_errno));
+		return -1;
+	}
+	close(pipefd[0]);
+	return pid;
+}
+
+int launch_start(char **cmd, struct launch *l, struct pybpf_err *err)
+{
+	int status;
+	pid_t pid = spawn(cmd, err);
+
+	memset(l, 0, sizeof(*l));
+	if (pid < 0)
+		return -1;
+	l->pid = pid;
+	if (!wait_stop(pid, &status))
+		return gone(pid, status, cmd, l, err);
+	ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
+	while (!python_target__is_python_exe(pid)) {
+		if (!run_to_exec(pid, &status))
+			return gone(pid, status, cmd, l, err);
+	}
+	if (!run_to_libpython(pid, &status))
+		return gone(pid, status, cmd, l, err);
+	return 0;
+}
+
+int launch_resume(struct launch *l)
+{
+	return ptrace(PTRACE_DETACH, l->pid, NULL, NULL) ? -errno : 0;
+}
+
+int launch_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Launch mode: start a command and hold it, under ptrace, at the moment it
+ * has exec'ed a CPython (and mapped its libpython) but run no Python yet. */
+#ifndef PYBPF_LAUNCH_H
+#define PYBPF_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "log.h"
+
+struct launch {
+	pid_t pid;
+	bool exited; /* it ended before reaching Python: status is its wait status */
+	int status;
+};
+
+/* 0 with the child stopped, or -1 with err set (l->exited tells whether
+ * the child ran and ended). */
+int launch_start(char **cmd, struct launch *l, struct pybpf_err *err);
+/* Lets the child run on, no longer traced by ptrace. 0 or -errno. */
+int launch_resume(struct launch *l);
+/* Exit code for pybpf-prof from the child's wait status (128+N for signal N). */
+int launch_exit_code(int status);
+
+#endif

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* pybpf-prof: exact cProfile-style profiles of running CPython processes. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "log.h"
+#include "options.h"
+#include "pybpf.h"
+#include "pstats.h"
+#include "report.h"
+#include "target.h"
+#include "tracer.h"
+
+/* CPython 3.12+ fires the entry probe for generator creation too (3.15). */
+#define FIRST_MINOR_WITH_CREATION_ENTRY 12
+
+struct session {
+	const struct pybpf_options *o;
+	struct tracer *tr;
+	struct python_target t;
+	struct timespec started;
+	bool launched;
+};
+
+enum stop_reason { STOP_TARGET_EXIT, STOP_SIGINT, STOP_SIGTERM, STOP_DURATION, STOP_ERROR };
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_privileges(struct pybpf_err *err)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d)) {
+		err_set(err, "cannot read this process's capabilities: %s", strerror(errno));
+		return -1;
+	}
+	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON)))
+		return 0;
+	err_set(err, "cannot trace: missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) "
+		     "(hint: run as root, e.g. sudo pybpf-prof ...)");
+	return -1;
+}
+
+/* Why the USDT backend cannot trace t exactly, or NULL if it can. */
+static const char *usdt_unusable(const struct python_target *t, char *buf, size_t n)
+{
+	if (t->major != 3 || t->minor < 9 || t->minor > 15) {
+		snprintf(buf, n, "CPython %s is not supported (3.9 to 3.15 are)", t->version);
+	} else if (t->minor == 11) {
+		snprintf(buf, n, "CPython %s: its function__entry probe fires almost never (only "
+				 "while a tracer is active), so calls cannot be counted over USDT",
+			 t->version);
+	} else if (t->minor >= 12 && t->minor <= 14) {
+		snprintf(buf, n, "CPython %s has no function__entry/return probes (removed in 3.12 "
+				 "with PEP 669; restored in 3.15)", t->version);
+	} else if (!t->entry_probe.found || !t->return_probe.found) {
+		snprintf(buf, n, "CPython %s in %s has no python:function__entry/return probes "
+				 "(built without --with-dtrace)", t->version, t->binary);
+	} else {
+		return NULL;
+	}
+	return buf;
+}
+
+static int start_tracing(struct session *s, struct pybpf_err *err)
+{
+	char why[PATH_MAX + 512];
+	uint32_t flags = 0;
+
+	if (usdt_unusable(&s->t, why, sizeof(why))) {
+		err_set(err, "cannot trace PID %d exactly: %s (hint: the eval-frame backend for "
+			     "3.11-3.14 and builds without probes is not in this version yet)",
+			s->t.pid, why);
+		return -1;
+	}
+	if (s->t.minor >= FIRST_MINOR_WITH_CREATION_ENTRY)
+		flags |= PYBPF_TARGET_SKIP_GEN_CREATION;
+	s->tr = tracer__open(err);
+	if (!s->tr || tracer__attach_usdt(s->tr, &s->t, flags, err))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend usdt); %s\n",
+		s->t.pid, s->t.version, s->t.binary,
+		s->launched ? "reporting when it exits" : "Ctrl-C to stop");
+	return 0;
+}
+
+static int open_stop_fds(const struct session *s, struct pollfd fds[3])
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	fds[0] = (struct pollfd){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = (int)syscall(SYS_pidfd_open, s->t.pid, 0), .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	if (s->o->duration > 0) {
+		struct itimerspec its = { 0 };
+		its.it_value.tv_sec = (time_t)s->o->duration;
+		its.it_value.tv_nsec = (long)((s->o->duration - (double)its.it_value.tv_sec) * 1e9);
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+		fds[2].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		timerfd_settime(fds[2].fd, 0, &its, NULL);
+	}
+	return fds[0].fd < 0 || fds[1].fd < 0 ? -1 : 0;
+}
+
+static enum stop_reason wait_for_stop(const struct session *s)
+{
+	struct pollfd fds[3];
+	enum stop_reason why = STOP_ERROR;
+
+	if (open_stop_fds(s, fds)) {
+		pybpf_warn("cannot watch PID %d and signals: %s", s->t.pid, strerror(errno));
+	} else {
+		while (poll(fds, 3, -1) < 0 && errno == EINTR)
+			;
+		if (fds[0].revents) {
+			struct signalfd_siginfo si;
+			ssize_t got = read(fds[0].fd, &si, sizeof(si));
+			why = got == sizeof(si) && si.ssi_signo == SIGTERM ? STOP_SIGTERM : STOP_SIGINT;
+		} else if (fds[1].revents) {
+			why = STOP_TARGET_EXIT;
+		} else if (fds[2].revents) {
+			why = STOP_DURATION;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (fds[i].fd >= 0)
+			close(fds[i].fd);
+	return why;
+}
+
+static double seconds_since(const struct timespec *t0, const struct timespec *t1)
+{
+	return (double)(t1->tv_sec - t0->tv_sec) + (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Detaches, drains, prints and writes what was collected. 0 or 1. */
+static int finish(struct session *s)
+{
+	struct pybpf_profile p;
+	struct pybpf_err err = { { 0 } };
+	struct timespec now;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	tracer__detach(s->tr);
+	profile_init(&p);
+	p.pid = s->t.pid;
+	snprintf(p.python_version, sizeof(p.python_version), "%s", s->t.version);
+	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
+	snprintf(p.backend, sizeof(p.backend), "usdt");
+	p.wall_seconds = seconds_since(&s->started, &now);
+	if (tracer__drain(s->tr, s->t.pid, (unsigned long long)now.tv_sec * 1000000000ull +
+					       (unsigned long long)now.tv_nsec, &p, &err)) {
+		pybpf_warn("%s; printing what was read", err.msg);
+		ret = 1;
+	}
+	if (report_print(stdout, &p, s->o->sort, s->o->limit) || fflush(stdout)) {
+		pybpf_warn("cannot print the report: %s", strerror(errno));
+		ret = 1;
+	}
+	if (s->o->output) {
+		int e = pstats_write_file(&p, s->o->output);
+		if (e) {
+			pybpf_warn("cannot write %s: %s", s->o->output, strerror(-e));
+			ret = 1;
+		}
+	}
+	profile_free(&p);
+	return ret;
+}
+
+static int run_attach(const struct pybpf_options *o)
+{
+	struct session s = { .o = o };
+	struct pybpf_err err = { { 0 } };
+	int ret = 1;
+
+	if (python_target__inspect(o->pid, &s.t, &err) || start_tracing(&s, &err)) {
+		pybpf_warn("%s", err.msg);
+		goto out;
+	}
+	if (wait_for_stop(&s) == STOP_ERROR)
+		pybpf_warn("stopping early; printing what was collected");
+	ret = finish(&s);
+out:
+	tracer__close(s.tr);
+	return ret;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return launch_exit_code(status);
+}
+
+static int run_launch(const struct pybpf_options *o)
+{
+	struct session s = { .o = o, .launched = true };
+	struct pybpf_err err = { { 0 } };
+	struct launch l;
+	int ret;
+
+	if (launch_start(o->cmd, &l, &err)) {
+		pybpf_warn("%s", err.msg);
+		return l.exited ? launch_exit_code(l.status) : 1;
+	}
+	if (python_target__inspect(l.pid, &s.t, &err) || start_tracing(&s, &err)) {
+		pybpf_warn("%s", err.msg);
+		tracer__close(s.tr);
+		kill(l.pid, SIGKILL);
+		wait_child(l.pid);
+		return 1;
+	}
+	launch_resume(&l);
+	enum stop_reason why = wait_for_stop(&s);
+	if (why == STOP_SIGTERM)
+		kill(l.pid, SIGTERM);
+	ret = finish(&s);
+	tracer__close(s.tr);
+	int child = wait_child(l.pid);
+	return ret ? ret : child;
+}
+
+int main(int argc, char **argv)
+{
+	struct pybpf_options o;
+	struct pybpf_err err = { { 0 } };
+
+	switch (options_parse(argc, argv, &o, &err)) {
+	case OPTIONS_EXIT:
+		return PYBPF_EXIT_OK;
+	case OPTIONS_USAGE:
+		pybpf_warn("%s", err.msg);
+		return PYBPF_EXIT_USAGE;
+	case OPTIONS_RUN:
+		break;
+	}
+	pybpf_verbose = o.verbose;
+	signal(SIGPIPE, SIG_IGN);
+	if (check_privileges(&err)) {
+		pybpf_warn("%s", err.msg);
+		return PYBPF_EXIT_FAIL;
+	}
+	return o.cmd ? run_launch(&o) : run_attach(&o);
+}

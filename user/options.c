@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PYBPF_VERSION
+#define PYBPF_VERSION "0.1.0"
+#endif
+
+static const char usage_text[] =
+	"Usage: pybpf-prof [OPTIONS] -p PID\n"
+	"       pybpf-prof [OPTIONS] -- CMD [ARGS...]\n"
+	"\n"
+	"Exact cProfile-style profile of a running CPython process, from the outside,\n"
+	"with eBPF: ncalls, tottime and cumtime per function, without restarting it.\n"
+	"\n"
+	"  -p, --pid PID          trace this process until Ctrl-C, SIGTERM, --duration\n"
+	"                         or its exit\n"
+	"  -- CMD [ARGS...]       launch CMD and trace it from its first Python call;\n"
+	"                         the exit status of CMD is passed through\n"
+	"  -d, --duration SECS    stop after SECS seconds\n"
+	"  -o, --output FILE      also write the profile as a pstats file (snakeviz,\n"
+	"                         gprof2dot, python -m pstats)\n"
+	"  -s, --sort KEY         order of the table: calls, cumulative (default), cumtime,\n"
+	"                         tottime, time, ncalls, pcalls, filename, file, module,\n"
+	"                         name, line, nfl, stdname\n"
+	"      --limit N          print at most N rows\n"
+	"      --backend NAME     auto (default) or usdt\n"
+	"  -v, --verbose          say more on stderr (libbpf's messages too)\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"\n"
+	"Examples:\n"
+	"  sudo pybpf-prof -p 1234\n"
+	"  sudo pybpf-prof -p 1234 -d 30 -s tottime --limit 20 -o app.prof\n"
+	"  sudo pybpf-prof -- python3 app.py\n"
+	"\n"
+	"Exit status: 0 success (or CMD's own status), 1 runtime failure, 64 usage error.\n";
+
+enum { OPT_LIMIT = 256, OPT_BACKEND };
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "sort", required_argument, NULL, 's' },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char *backend_name(enum pybpf_backend b)
+{
+	return b == PYBPF_BACKEND_USDT ? "usdt" : "auto";
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9)
+		return false;
+	*out = v;
+	return true;
+}
+
+static enum options_result apply(int c, const char *arg, struct pybpf_options *o,
+				 struct pybpf_err *err)
+{
+	long v;
+
+	switch (c) {
+	case 'p':
+		if (!parse_long(arg, 1, INT_MAX, &v)) {
+			err_set(err, "invalid PID '%s': expected a positive integer", arg);
+			return OPTIONS_USAGE;
+		}
+		o->pid = (pid_t)v;
+		return OPTIONS_RUN;
+	case 'd':
+		if (!parse_seconds(arg, &o->duration)) {
+			err_set(err, "invalid duration '%s': expected seconds > 0", arg);
+			return OPTIONS_USAGE;
+		}
+		return OPTIONS_RUN;
+	case 'o':
+		o->output = arg;
+		return OPTIONS_RUN;
+	case 's':
+		if (report_parse_sort(arg, &o->sort)) {
+			err_set(err, "invalid sort key '%s': expected one of calls, cumulative, cumtime, "
+				     "tottime, time, ncalls, pcalls, filename, file, module, name, "
+				     "line, nfl, stdname", arg);
+			return OPTIONS_USAGE;
+		}
+		return OPTIONS_RUN;
+	case OPT_LIMIT:
+		if (!parse_long(arg, 0, LONG_MAX, &o->limit)) {
+			err_set(err, "invalid limit '%s': expected an integer >= 0", arg);
+			return OPTIONS_USAGE;
+		}
+		return OPTIONS_RUN;
+	case OPT_BACKEND:
+		if (!strcmp(arg, "auto") || !strcmp(arg, "usdt")) {
+			o->backend = strcmp(arg, "auto") ? PYBPF_BACKEND_USDT : PYBPF_BACKEND_AUTO;
+			return OPTIONS_RUN;
+		}
+		err_set(err, "invalid backend '%s': expected auto or usdt", arg);
+		return OPTIONS_USAGE;
+	case 'v':
+		o->verbose = true;
+		return OPTIONS_RUN;
+	case 'h':
+		fputs(usage_text, stdout);
+		return OPTIONS_EXIT;
+	case 'V':
+		printf("pybpf-prof %s\n", PYBPF_VERSION);
+		return OPTIONS_EXIT;
+	default:
+		return OPTIONS_USAGE; /* message set by the caller */
+	}
+}
+
+static enum options_result check_target(struct pybpf_options *o, struct pybpf_err *err)
+{
+	if (o->pid && o->cmd) {
+		err_set(err, "-p and a command exclude each other: attach to a PID or launch a "
+			     "command (hint: pybpf-prof --help)");
+		return OPTIONS_USAGE;
+	}
+	if (!o->pid && !o->cmd) {
+		err_set(err, "nothing to trace: give -p PID or -- CMD (hint: pybpf-prof --help)");
+		return OPTIONS_USAGE;
+	}
+	return OPTIONS_RUN;
+}
+
+enum options_result options_parse(int argc, char **argv, struct pybpf_options *o,
+				  struct pybpf_err *err)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->sort = PYBPF_SORT_CUMULATIVE;
+	o->limit = -1;
+	opterr = 0;
+	optind = 0; /* full reset, so tests can parse again */
+	while ((c = getopt_long(argc, argv, "+p:d:o:s:vhV", long_options, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			if (optopt && optopt < 256 && strchr("pdos", optopt))
+				err_set(err, "option -%c needs a value (hint: pybpf-prof --help)", optopt);
+			else
+				err_set(err, "unknown option '%s' (hint: pybpf-prof --help)",
+					argv[optind - 1]);
+			return OPTIONS_USAGE;
+		}
+		enum options_result r = apply(c, optarg, o, err);
+		if (r != OPTIONS_RUN)
+			return r;
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	return check_target(o, err);
+}

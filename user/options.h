@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Command line. */
+#ifndef PYBPF_OPTIONS_H
+#define PYBPF_OPTIONS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "log.h"
+#include "report.h"
+
+enum pybpf_backend {
+	PYBPF_BACKEND_AUTO,
+	PYBPF_BACKEND_USDT,
+};
+
+struct pybpf_options {
+	pid_t pid;        /* -p, 0 when launching */
+	char **cmd;       /* after --, NULL-terminated; NULL when attaching */
+	double duration;  /* seconds, 0 = until stopped */
+	const char *output;
+	enum pybpf_sort sort;
+	long limit;       /* -1 = all rows */
+	enum pybpf_backend backend;
+	bool verbose;
+};
+
+enum options_result {
+	OPTIONS_RUN,   /* go on */
+	OPTIONS_EXIT,  /* --help or --version was printed */
+	OPTIONS_USAGE, /* err says what is wrong: exit 64 */
+};
+
+enum options_result options_parse(int argc, char **argv, struct pybpf_options *o,
+				  struct pybpf_err *err);
+const char *backend_name(enum pybpf_backend b);
+
+#endif

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "profile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strutil.h"
+
+void profile_init(struct pybpf_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void profile_free(struct pybpf_profile *p)
+{
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		free(p->funcs[i].filename);
+		free(p->funcs[i].name);
+		free(p->funcs[i].callers);
+	}
+	free(p->funcs);
+	free(p->index);
+	memset(p, 0, sizeof(*p));
+}
+
+static uint64_t label_hash(const char *filename, int32_t line, const char *name)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (const char *s = filename; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	h = (h ^ (uint32_t)line) * 1099511628211ull;
+	for (const char *s = name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int label_equal(const struct pybpf_func *f, const char *filename, int32_t line,
+		       const char *name)
+{
+	return f->firstlineno == line && !strcmp(f->name, name) && !strcmp(f->filename, filename);
+}
+
+/* Slot of a label in the index: either holding it or empty. */
+static size_t index_slot(const struct pybpf_profile *p, const char *filename, int32_t line,
+			 const char *name)
+{
+	size_t mask = p->index_cap - 1;
+	size_t i = label_hash(filename, line, name) & mask;
+	while (p->index[i] && !label_equal(&p->funcs[p->index[i] - 1], filename, line, name))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int index_grow(struct pybpf_profile *p)
+{
+	size_t cap = p->index_cap ? p->index_cap * 2 : 256;
+	size_t *old = p->index, old_cap = p->index_cap;
+	p->index = calloc(cap, sizeof(*p->index));
+	if (!p->index) {
+		p->index = old;
+		return -ENOMEM;
+	}
+	p->index_cap = cap;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i])
+			continue;
+		struct pybpf_func *f = &p->funcs[old[i] - 1];
+		p->index[index_slot(p, f->filename, f->firstlineno, f->name)] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+long profile_find(const struct pybpf_profile *p, const char *filename, int32_t firstlineno,
+		  const char *name)
+{
+	if (!p->index_cap)
+		return -1;
+	size_t slot = index_slot(p, filename, firstlineno, name);
+	return p->index[slot] ? (long)p->index[slot] - 1 : -1;
+}
+
+long profile_intern(struct pybpf_profile *p, const char *filename, int32_t firstlineno,
+		    const char *name)
+{
+	char *file_utf8 = utf8_sanitize(filename), *name_utf8 = utf8_sanitize(name);
+	long found = -1;
+
+	if (!file_utf8 || !name_utf8)
+		goto fail;
+	found = profile_find(p, file_utf8, firstlineno, name_utf8);
+	if (found >= 0) {
+		free(file_utf8);
+		free(name_utf8);
+		return found;
+	}
+	if ((p->nfuncs + 1) * 2 > p->index_cap && index_grow(p))
+		goto fail;
+	if (p->nfuncs == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 128;
+		struct pybpf_func *funcs = realloc(p->funcs, cap * sizeof(*funcs));
+		if (!funcs)
+			goto fail;
+		p->funcs = funcs;
+		p->cap = cap;
+	}
+	struct pybpf_func *f = &p->funcs[p->nfuncs];
+	memset(f, 0, sizeof(*f));
+	f->filename = file_utf8;
+	f->name = name_utf8;
+	f->firstlineno = firstlineno;
+	p->index[index_slot(p, file_utf8, firstlineno, name_utf8)] = ++p->nfuncs;
+	return (long)p->nfuncs - 1;
+fail:
+	free(file_utf8);
+	free(name_utf8);
+	return -1;
+}
+
+void stats_add(struct pybpf_stats *dst, const struct pybpf_stats *src)
+{
+	dst->ncalls += src->ncalls;
+	dst->pcalls += src->pcalls;
+	dst->tottime_ns += src->tottime_ns;
+	dst->cumtime_ns += src->cumtime_ns;
+}
+
+void profile_add(struct pybpf_profile *p, size_t func, const struct pybpf_stats *st)
+{
+	stats_add(&p->funcs[func].st, st);
+}
+
+int profile_add_caller(struct pybpf_profile *p, size_t callee, size_t caller,
+		       const struct pybpf_stats *st)
+{
+	struct pybpf_func *f = &p->funcs[callee];
+	for (size_t i = 0; i < f->ncallers; i++) {
+		if (f->callers[i].func == caller) {
+			stats_add(&f->callers[i].st, st);
+			return 0;
+		}
+	}
+	if (f->ncallers == f->callers_cap) {
+		size_t cap = f->callers_cap ? f->callers_cap * 2 : 4;
+		struct pybpf_caller *c = realloc(f->callers, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		f->callers = c;
+		f->callers_cap = cap;
+	}
+	f->callers[f->ncallers].func = caller;
+	f->callers[f->ncallers].st = *st;
+	f->ncallers++;
+	return 0;
+}
+
+uint64_t profile_total_calls(const struct pybpf_profile *p)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < p->nfuncs; i++)
+		n += p->funcs[i].st.ncalls;
+	return n;
+}
+
+uint64_t profile_prim_calls(const struct pybpf_profile *p)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < p->nfuncs; i++)
+		n += p->funcs[i].st.pcalls;
+	return n;
+}
+
+uint64_t profile_total_tt_ns(const struct pybpf_profile *p)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < p->nfuncs; i++)
+		n += p->funcs[i].st.tottime_ns;
+	return n;
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "strutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not valid. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned int cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Reject overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+char *utf8_sanitize(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n * 3 + 1), *o = out; /* each bad byte grows to 3 */
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t len = utf8_seq_len(p);
+		if (len) {
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+char *escape_for_print(const char *s, char *buf, size_t n)
+{
+	size_t o = 0;
+
+	if (!n)
+		return buf;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char tmp[5];
+		const char *piece = tmp;
+
+		if (*p == '\n')
+			piece = "\\n";
+		else if (*p == '\t')
+			piece = "\\t";
+		else if (*p == '\\')
+			piece = "\\\\";
+		else if (*p < 0x20 || *p == 0x7f)
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+		else
+			tmp[0] = (char)*p, tmp[1] = '\0';
+		size_t len = strlen(piece);
+		if (o + len >= n)
+			break;
+		memcpy(buf + o, piece, len);
+		o += len;
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PY_DEBUG_COOKIE "xdebugpy"
+
+bool map_entry__parse(const char *line, struct map_entry *out)
+{
+	char perms[8];
+	int path_at = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &out->start, &out->end, perms,
+		   &out->offset, &out->dev_major, &out->dev_minor, &out->inode, &path_at) < 7)
+		return false;
+	if (!path_at || line[path_at] != '/' || !out->inode)
+		return false;
+	snprintf(out->path, sizeof(out->path), "%s", line + path_at);
+	out->path[strcspn(out->path, "\n")] = '\0';
+	/* A replaced file shows as "path (deleted)": keep the path, map_files still works. */
+	char *deleted = strstr(out->path, " (deleted)");
+	if (deleted && !deleted[10])
+		*deleted = '\0';
+	return true;
+}
+
+bool python_version_from_name(const char *name, int *major, int *minor)
+{
+	const char *base = strrchr(name, '/');
+	const char *p;
+	char *end;
+
+	base = base ? base + 1 : name;
+	p = strstr(base, "python3.");
+	if (!p)
+		return false;
+	p += strlen("python3.");
+	long m = strtol(p, &end, 10);
+	if (end == p || m < 0 || m > 99)
+		return false;
+	*major = 3;
+	*minor = (int)m;
+	return true;
+}
+
+static bool is_libpython(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libpython3.", strlen("libpython3.")) && strstr(base, ".so");
+}
+
+static bool same_file(const char *path, const struct map_entry *m)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_ino == m->inode && major(st.st_dev) == m->dev_major &&
+	       minor(st.st_dev) == m->dev_minor;
+}
+
+/* A path from here to the mapped file: the path as shown (host view of a
+ * chroot), through the process's root (containers), or its map_files link. */
+static void resolve_mapped_file(pid_t pid, const struct map_entry *m, char *out, size_t n)
+{
+	snprintf(out, n, "%s", m->path);
+	if (same_file(out, m))
+		return;
+	snprintf(out, n, "/proc/%d/root%s", pid, m->path);
+	if (same_file(out, m))
+		return;
+	snprintf(out, n, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+}
+
+/* The mapping of the interpreter: a libpython, else the main executable. */
+static int find_interpreter_mapping(pid_t pid, struct map_entry *lib, struct map_entry *exe,
+				    bool *have_lib, bool *have_exe)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct stat exe_st;
+	struct map_entry m;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	bool exe_known = !stat(path, &exe_st);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	*have_lib = *have_exe = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (!map_entry__parse(line, &m))
+			continue;
+		if (!*have_lib && is_libpython(m.path) && m.offset == 0) {
+			*lib = m;
+			*have_lib = true;
+		}
+		if (!*have_exe && exe_known && m.inode == exe_st.st_ino && m.offset == 0) {
+			*exe = m;
+			*have_exe = true;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void read_comm(pid_t pid, char *out, size_t n)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	out[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)n, f))
+		out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Load bias from the mapping at file offset 0 and the first PT_LOAD (offset 0). */
+static int compute_bias(struct elf_file *ef, const struct map_entry *m, uint64_t *bias)
+{
+	struct elf_load loads[ELF_MAX_LOADS];
+	size_t n = elf_file__loads(ef, loads, ELF_MAX_LOADS);
+
+	if (!n)
+		return -ENOEXEC;
+	/* The offset-0 mapping starts at the page of the first segment. */
+	*bias = m->start - (loads[0].vaddr & ~0xfffull);
+	return 0;
+}
+
+static void set_version(struct python_target *t, uint32_t hex)
+{
+	t->major = (int)(hex >> 24) & 0xff;
+	t->minor = (int)(hex >> 16) & 0xff;
+	t->micro = (int)(hex >> 8) & 0xff;
+	snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
+}
+
+/* Py_Version (3.11+) from the file; else the file name. */
+static int detect_version(struct elf_file *ef, struct python_target *t, const char *exe_path)
+{
+	uint64_t addr;
+	uint32_t hex;
+
+	if (!elf_file__symbol(ef, "Py_Version", &addr, NULL) &&
+	    !elf_file__read_vaddr(ef, addr, &hex, sizeof(hex)) && (hex >> 24) == 3) {
+		set_version(t, hex);
+		return 0;
+	}
+	if (!python_version_from_name(t->binary, &t->major, &t->minor) &&
+	    !python_version_from_name(exe_path, &t->major, &t->minor))
+		return -ENOENT;
+	t->micro = -1;
+	snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
+	return 0;
+}
+
+int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, buf, n, (off_t)addr) != (ssize_t)n)
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+/* 3.13+ keep _Py_DebugOffsets at &_PyRuntime: check it names our version. */
+static int check_debug_offsets(const struct python_target *t, struct pybpf_err *err)
+{
+	struct {
+		char cookie[8];
+		uint64_t version;
+		uint64_t free_threaded;
+	} hdr;
+
+	if (t->minor < 13)
+		return 0;
+	if (python_target__read(t->pid, t->runtime_addr, &hdr, sizeof(hdr)))
+		return 0; /* not readable yet (launch stop): checked by the offsets themselves */
+	if (memcmp(hdr.cookie, PY_DEBUG_COOKIE, 8) || (hdr.version >> 16) != (uint64_t)(0x300 | t->minor)) {
+		err_set(err, "PID %d: CPython %s: _PyRuntime does not start with this version's "
+			     "debug offsets; refusing to read its memory", t->pid, t->version);
+		return -1;
+	}
+	if (hdr.free_threaded) {
+		err_set(err, "PID %d: CPython %s is a free-threaded build, which is not supported",
+			t->pid, t->version);
+		return -1;
+	}
+	return 0;
+}
+
+static int inspect_file(struct python_target *t, const struct map_entry *m, const char *exe,
+			struct pybpf_err *err)
+{
+	struct elf_file *ef = elf_file__open(t->open_path);
+	uint64_t sym;
+	int ret = -1;
+
+	if (!ef) {
+		err_set(err, "cannot read %s of PID %d: %s", t->binary, t->pid, strerror(errno));
+		return -1;
+	}
+	if (elf_file__symbol(ef, "_PyRuntime", &sym, NULL)) {
+		err_set(err, "PID %d (%s) is not a Python process: %s has no _PyRuntime symbol",
+			t->pid, t->comm, t->binary);
+		goto out;
+	}
+	if (compute_bias(ef, m, &t->bias) || detect_version(ef, t, exe)) {
+		err_set(err, "PID %d: cannot tell which CPython version %s is", t->pid, t->binary);
+		goto out;
+	}
+	t->runtime_addr = sym + t->bias;
+	elf_file__usdt(ef, "python", "function__entry", &t->entry_probe);
+	elf_file__usdt(ef, "python", "function__return", &t->return_probe);
+	ret = check_debug_offsets(t, err);
+out:
+	elf_file__close(ef);
+	return ret;
+}
+
+int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err *err)
+{
+	struct map_entry lib, exe;
+	bool have_lib, have_exe;
+	char exe_path[PATH_MAX] = "", link[64];
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	read_comm(pid, t->comm, sizeof(t->comm));
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	ssize_t len = readlink(link, exe_path, sizeof(exe_path) - 1);
+	exe_path[len > 0 ? len : 0] = '\0';
+	ret = find_interpreter_mapping(pid, &lib, &exe, &have_lib, &have_exe);
+	if (ret == -ENOENT || (ret == 0 && kill(pid, 0) && errno == ESRCH)) {
+		err_set(err, "no process with PID %d", pid);
+		return -1;
+	}
+	if (ret) {
+		err_set(err, "cannot read the memory map of PID %d: %s", pid, strerror(-ret));
+		return -1;
+	}
+	if (!have_lib && !have_exe) {
+		err_set(err, "PID %d (%s) is not a Python process: no interpreter is mapped", pid,
+			t->comm);
+		return -1;
+	}
+	const struct map_entry *m = have_lib ? &lib : &exe;
+	t->shared = have_lib;
+	snprintf(t->binary, sizeof(t->binary), "%s", m->path);
+	resolve_mapped_file(pid, m, t->open_path, sizeof(t->open_path));
+	return inspect_file(t, m, exe_path, err);
+}
+
+static bool exe_needs_libpython(struct elf_file *ef)
+{
+	const char *needed;
+
+	for (size_t i = 0; (needed = elf_file__needed(ef, i)); i++) {
+		if (is_libpython(needed))
+			return true;
+	}
+	return false;
+}
+
+/* Opens the running executable of pid through /proc (works across chroots). */
+static struct elf_file *open_exe(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return elf_file__open(path);
+}
+
+bool python_target__is_python_exe(pid_t pid)
+{
+	struct elf_file *ef = open_exe(pid);
+	uint64_t sym;
+	bool yes;
+
+	if (!ef)
+		return false;
+	yes = !elf_file__symbol(ef, "_PyRuntime", &sym, NULL) || exe_needs_libpython(ef);
+	elf_file__close(ef);
+	return yes;
+}
+
+bool python_target__awaits_libpython(pid_t pid)
+{
+	struct map_entry lib, exe;
+	bool have_lib = false, have_exe = false, needs;
+	struct elf_file *ef = open_exe(pid);
+
+	if (!ef)
+		return false;
+	needs = exe_needs_libpython(ef);
+	elf_file__close(ef);
+	if (!needs)
+		return false;
+	if (find_interpreter_mapping(pid, &lib, &exe, &have_lib, &have_exe))
+		return false;
+	return !have_lib;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Finding the CPython interpreter that runs a process, from the outside:
+ * which file holds it, where it is loaded, which version it is, which
+ * probes it has. Works through /proc/PID/root for chroots and containers. */
+#ifndef PYBPF_TARGET_H
+#define PYBPF_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "elffile.h"
+#include "log.h"
+
+struct python_target {
+	pid_t pid;
+	char comm[32];
+	char binary[PATH_MAX];    /* the interpreter file as the process maps it */
+	char open_path[PATH_MAX + 64]; /* a path to that same file from here */
+	bool shared;              /* libpython*.so rather than the executable */
+	uint64_t bias;            /* runtime address = ELF vaddr + bias */
+	uint64_t runtime_addr;    /* &_PyRuntime */
+	int major, minor, micro;  /* micro -1 when unknown */
+	char version[32];         /* "3.9" or "3.15.2" */
+	struct usdt_note_info entry_probe, return_probe;
+};
+
+/* One line of /proc/PID/maps. */
+struct map_entry {
+	uint64_t start, end, offset, inode;
+	unsigned int dev_major, dev_minor;
+	char path[PATH_MAX];
+};
+
+/* Parses a maps line; false for lines without a file path. */
+bool map_entry__parse(const char *line, struct map_entry *out);
+/* Version from a file name such as "libpython3.9.so.1.0" or "python3.12". */
+bool python_version_from_name(const char *name, int *major, int *minor);
+
+/* 0, or -1 with err set. -ESRCH-like cases are worded for the user. */
+int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err *err);
+/* True if the process maps a file that is, or will load, a CPython. */
+bool python_target__is_python_exe(pid_t pid);
+/* The executable needs a libpython that is not mapped yet (launch mode). */
+bool python_target__awaits_libpython(pid_t pid);
+/* Reads n bytes of target memory at addr. 0 or -errno. */
+int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n);
+
+#endif

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tracer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "aggregate.h"
+#include "offsets.h"
+#include "pybpf.skel.h"
+
+#define MAX_LINKS 64
+
+struct tracer {
+	struct pybpf_bpf *skel;
+	struct bpf_link *links[MAX_LINKS];
+	size_t nlinks;
+	size_t ncpus;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!pybpf_verbose)
+		return 0;
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static const char *hint_for(int err)
+{
+	if (err == EPERM || err == EACCES)
+		return " (hint: run as root, or with CAP_BPF and CAP_PERFMON)";
+	return "";
+}
+
+struct tracer *tracer__open(struct pybpf_err *err)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	int ret;
+
+	if (!tr) {
+		err_set(err, "cannot start: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	libbpf_set_print(libbpf_print);
+	tr->ncpus = (size_t)libbpf_num_possible_cpus();
+	tr->skel = pybpf_bpf__open_and_load();
+	if (!tr->skel) {
+		ret = errno;
+		err_set(err, "cannot load the BPF programs: %s%s", strerror(ret),
+			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
+				      : hint_for(ret));
+		goto fail;
+	}
+	if (!bpf_program__attach(tr->skel->progs.py_thread_exit)) {
+		ret = errno;
+		err_set(err, "cannot attach to sched_process_exit: %s%s", strerror(ret),
+			hint_for(ret));
+		goto fail;
+	}
+	return tr;
+fail:
+	tracer__close(tr);
+	return NULL;
+}
+
+static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
+		      const char *probe, struct pybpf_err *err)
+{
+	struct bpf_link *link;
+
+	if (tr->nlinks == MAX_LINKS) {
+		err_set(err, "cannot attach to PID %d: too many probes", t->pid);
+		return -1;
+	}
+	link = bpf_program__attach_usdt(prog, t->pid, t->open_path, "python", probe, NULL);
+	if (!link) {
+		int e = errno;
+		err_set(err, "cannot attach to python:%s in %s (PID %d): %s%s", probe, t->binary,
+			t->pid, strerror(e), hint_for(e));
+		return -1;
+	}
+	tr->links[tr->nlinks++] = link;
+	return 0;
+}
+
+int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32_t flags,
+			struct pybpf_err *err)
+{
+	const struct pybpf_offsets *off = offsets_for(t->major, t->minor);
+	struct pybpf_target val = { .runtime_addr = t->runtime_addr, .flags = flags };
+	__u32 pid = (__u32)t->pid;
+
+	if (!off) {
+		err_set(err, "PID %d: CPython %s is not supported", t->pid, t->version);
+		return -1;
+	}
+	val.off = *off;
+	if (bpf_map__update_elem(tr->skel->maps.targets, &pid, sizeof(pid), &val, sizeof(val),
+				 BPF_ANY)) {
+		err_set(err, "cannot register PID %d: %s", t->pid, strerror(errno));
+		return -1;
+	}
+	/* Returns first: a return seen before its entry is harmless, the reverse is not. */
+	if (attach_one(tr, tr->skel->progs.py_function_return, t, "function__return", err) ||
+	    attach_one(tr, tr->skel->progs.py_function_entry, t, "function__entry", err))
+		return -1;
+	return 0;
+}
+
+void tracer__detach(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->nlinks; i++)
+		bpf_link__destroy(tr->links[i]);
+	tr->nlinks = 0;
+}
+
+/* Adds one closed call into a per-CPU map's CPU 0 slot. */
+static void map_add(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
+		    const struct pybpf_counts *delta)
+{
+	struct pybpf_counts *vals = calloc(tr->ncpus, sizeof(*vals));
+
+	if (!vals)
+		return;
+	bpf_map__lookup_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), 0);
+	vals[0].callcount += delta->callcount;
+	vals[0].reccallcount += delta->reccallcount;
+	vals[0].inlinetime += delta->inlinetime;
+	vals[0].totaltime += delta->totaltime;
+	bpf_map__update_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), BPF_ANY);
+	free(vals);
+}
+
+static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
+			    const struct pybpf_func_key *caller, const struct pybpf_counts *call,
+			    const struct pybpf_counts *pair)
+{
+	struct tracer *tr = ctx;
+	struct pybpf_pair_key pk = { .callee = *callee };
+
+	map_add(tr, tr->skel->maps.funcs, callee, sizeof(*callee), call);
+	if (!caller)
+		return;
+	pk.caller_code = caller->code;
+	pk.caller_name_obj = caller->name_obj;
+	pk.caller_firstlineno = caller->firstlineno;
+	map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair);
+}
+
+/* Calls still active in live threads of pid count up to now, like cProfile's disable(). */
+static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
+{
+	struct bpf_map *map = tr->skel->maps.stacks;
+	struct pybpf_stack *st = malloc(sizeof(*st));
+	__u32 tid, next, *prev = NULL;
+	uint64_t closed = 0;
+	char task[64];
+
+	if (!st)
+		return 0;
+	while (!bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
+		tid = next;
+		prev = &tid;
+		snprintf(task, sizeof(task), "/proc/%d/task/%u", pid, tid);
+		if (access(task, F_OK) || bpf_map__lookup_elem(map, &tid, sizeof(tid), st,
+							       sizeof(*st), 0))
+			continue;
+		closed += stack_flush(st, now, flush_into_maps, tr);
+		bpf_map__update_elem(map, &tid, sizeof(tid), st, sizeof(*st), BPF_ANY);
+	}
+	free(st);
+	return closed;
+}
+
+/* The profile entry for a function key, named from the names map. */
+static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
+{
+	struct pybpf_names n;
+	char fallback[64];
+
+	if (bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0)) {
+		snprintf(fallback, sizeof(fallback), "<code 0x%llx>", (unsigned long long)k->code);
+		return profile_intern(p, "<unknown>", k->firstlineno, fallback);
+	}
+	n.filename[sizeof(n.filename) - 1] = '\0';
+	n.name[sizeof(n.name) - 1] = '\0';
+	return profile_intern(p, n.filename, k->firstlineno, n.name);
+}
+
+static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
+		       struct pybpf_stats *out)
+{
+	struct pybpf_counts *vals = calloc(tr->ncpus, sizeof(*vals)), sum;
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), 0)) {
+		free(vals);
+		return -errno;
+	}
+	counts_sum(vals, tr->ncpus, &sum);
+	stats_from_counts(&sum, out);
+	free(vals);
+	return 0;
+}
+
+static int drain_funcs(struct tracer *tr, int pid, struct pybpf_profile *p)
+{
+	struct bpf_map *map = tr->skel->maps.funcs;
+	struct pybpf_func_key key, *prev = NULL, cur;
+	struct pybpf_stats st;
+
+	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+		cur = key;
+		prev = &cur;
+		if ((int)cur.pid != pid || read_percpu(tr, map, &cur, sizeof(cur), &st))
+			continue;
+		long i = func_index(tr, p, &cur);
+		if (i < 0)
+			return -ENOMEM;
+		profile_add(p, (size_t)i, &st);
+	}
+	return 0;
+}
+
+static int drain_pairs(struct tracer *tr, int pid, struct pybpf_profile *p)
+{
+	struct bpf_map *map = tr->skel->maps.pairs;
+	struct pybpf_pair_key key, *prev = NULL, cur;
+	struct pybpf_stats st;
+
+	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+		cur = key;
+		prev = &cur;
+		if ((int)cur.callee.pid != pid || read_percpu(tr, map, &cur, sizeof(cur), &st))
+			continue;
+		struct pybpf_func_key caller = { .code = cur.caller_code,
+						 .name_obj = cur.caller_name_obj,
+						 .pid = cur.callee.pid,
+						 .firstlineno = cur.caller_firstlineno };
+		long callee_i = func_index(tr, p, &cur.callee);
+		long caller_i = func_index(tr, p, &caller);
+		if (callee_i < 0 || caller_i < 0 ||
+		    profile_add_caller(p, (size_t)callee_i, (size_t)caller_i, &st))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
+{
+	uint64_t *vals = calloc(tr->ncpus, sizeof(*vals)), sum[PYBPF_LOSS_NR] = { 0 };
+
+	if (!vals)
+		return;
+	for (__u32 k = 0; k < PYBPF_LOSS_NR; k++) {
+		if (bpf_map__lookup_elem(tr->skel->maps.losses, &k, sizeof(k), vals,
+					 tr->ncpus * sizeof(*vals), 0))
+			continue;
+		for (size_t c = 0; c < tr->ncpus; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
+	l->unpaired_returns += sum[PYBPF_LOSS_UNPAIRED_RETURN];
+	l->unpaired_calls += sum[PYBPF_LOSS_UNPAIRED_CALL];
+	l->depth_overflow += sum[PYBPF_LOSS_DEPTH];
+	l->funcs_map_full += sum[PYBPF_LOSS_FUNCS_FULL];
+	l->pairs_map_full += sum[PYBPF_LOSS_PAIRS_FULL];
+	l->stacks_map_full += sum[PYBPF_LOSS_STACKS_FULL];
+	l->read_errors += sum[PYBPF_LOSS_READ];
+}
+
+int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
+		  struct pybpf_err *err)
+{
+	p->losses.still_running += flush_stacks(tr, pid, now_ns);
+	if (drain_funcs(tr, pid, p) || drain_pairs(tr, pid, p)) {
+		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
+		return -1;
+	}
+	drain_losses(tr, &p->losses);
+	return 0;
+}
+
+void tracer__close(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	tracer__detach(tr);
+	pybpf_bpf__destroy(tr->skel);
+	free(tr);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The BPF side's lifecycle: load, attach per target, detach, drain. */
+#ifndef PYBPF_TRACER_H
+#define PYBPF_TRACER_H
+
+#include "log.h"
+#include "profile.h"
+#include "target.h"
+
+struct tracer;
+
+/* Loads the BPF object. NULL with err set. */
+struct tracer *tracer__open(struct pybpf_err *err);
+/* Starts exact tracing of t over its USDT probes. 0, or -1 with err set. */
+int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32_t flags,
+			struct pybpf_err *err);
+/* Detaches every probe: no event is counted after this returns. */
+void tracer__detach(struct tracer *tr);
+/* Reads everything collected for pid into p, closing the calls still
+ * active at time now_ns (CLOCK_MONOTONIC) as cProfile does. 0 or -1. */
+int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
+		  struct pybpf_err *err);
+void tracer__close(struct tracer *tr);
+
+#endif
