@@ -18,7 +18,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 #define CO_ANY_GENERATOR 0x2a0
+/* 3.13+ shim frames (_Py_InitCleanup) that profilers never see. */
+#define CO_NO_MONITORING_EVENTS 0x2000000
 #define FRAME_OWNED_BY_THREAD 0
+#define FRAME_OWNED_BY_GENERATOR 1
+#define FRAME_OWNED_BY_INTERPRETER 3 /* and CSTACK (4): entry frames, 3.12+ */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -278,16 +282,42 @@ static __always_inline bool is_generator_creation(const struct pybpf_target *t, 
 	       (read_s32(code + t->off.code_flags, 0) & CO_ANY_GENERATOR);
 }
 
+/* Pushes a call of code in frame; names come from the probe's arguments
+ * the first time the function is seen (file and name may be NULL). */
+static __always_inline void push_call(const struct pybpf_target *t, struct pybpf_stack *st,
+				      __u64 frame, __u64 code, void *file, void *name)
+{
+	struct pybpf_func_key key = {};
+	struct pybpf_frame *f;
+	__u32 depth = st->depth;
+
+	if (st->excess || depth >= PYBPF_MAX_DEPTH) {
+		st->excess++;
+		count_loss(PYBPF_LOSS_DEPTH);
+		return;
+	}
+	key.code = code;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.name_obj = read_ptr(code + t->off.code_name);
+	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
+	if (file)
+		remember_names(&key, file, name);
+	f = &st->frames[depth];
+	f->key = key;
+	f->frame = frame;
+	f->subt = 0;
+	f->flags = recursion_flags(st, depth, code);
+	st->depth = depth + 1;
+	f->t0 = bpf_ktime_get_ns();
+}
+
 static __always_inline int on_call(void *file, void *name)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
-	struct pybpf_func_key key = {};
 	struct pybpf_stack *st;
-	struct pybpf_frame *f;
 	__u64 frame, code;
-	__u32 depth;
 
 	if (!t)
 		return 0;
@@ -300,27 +330,53 @@ static __always_inline int on_call(void *file, void *name)
 	if (is_generator_creation(t, frame, code))
 		return 0;
 	st = thread_stack(tid, true);
-	if (!st)
-		return 0;
-	depth = st->depth;
-	if (st->excess || depth >= PYBPF_MAX_DEPTH) {
-		st->excess++;
-		count_loss(PYBPF_LOSS_DEPTH);
-		return 0;
-	}
-	key.code = code;
-	key.pid = pid;
-	key.name_obj = read_ptr(code + t->off.code_name);
-	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
-	remember_names(&key, file, name);
-	f = &st->frames[depth];
-	f->key = key;
-	f->frame = frame;
-	f->subt = 0;
-	f->flags = recursion_flags(st, depth, code);
-	st->depth = depth + 1;
-	f->t0 = bpf_ktime_get_ns();
+	if (st)
+		push_call(t, st, frame, code, file, name);
 	return 0;
+}
+
+/* The Python frame below frame, past an entry frame pushed when C code
+ * (here gen.throw()) called into the interpreter. */
+static __always_inline __u64 caller_frame(const struct pybpf_target *t, __u64 frame)
+{
+	__u64 prev = read_ptr(frame + t->off.frame_previous);
+	__u8 owner = 0;
+
+	if (prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + t->off.frame_owner)) &&
+	    owner >= FRAME_OWNED_BY_INTERPRETER)
+		prev = read_ptr(prev + t->off.frame_previous);
+	return prev;
+}
+
+/* A return with no traced call. 3.15 fires a return, and no entry, for the
+ * __init__ shim frame (never a call for profilers) and for a generator
+ * resumed by throw() (a call for cProfile): count the latter, untimed. */
+static __always_inline void unpaired_return(const struct pybpf_target *t, struct pybpf_stack *st,
+					    __u64 frame, __u64 now)
+{
+	__u64 code;
+	__u8 owner = 0xff;
+	__u32 depth = st->depth;
+
+	if (!frame || t->off.frame_owner == PYBPF_NO_OFFSET)
+		goto unpaired;
+	code = read_ptr(frame + t->off.frame_code) & t->off.code_ptr_mask;
+	if (!code)
+		goto unpaired;
+	if (read_s32(code + t->off.code_flags, 0) & CO_NO_MONITORING_EVENTS)
+		return;
+	bpf_probe_read_user(&owner, 1, (void *)(frame + t->off.frame_owner));
+	if (owner != FRAME_OWNED_BY_GENERATOR || depth >= PYBPF_MAX_DEPTH ||
+	    caller_frame(t, frame) != st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].frame)
+		goto unpaired;
+	push_call(t, st, frame, code, NULL, NULL);
+	st->frames[depth & (PYBPF_MAX_DEPTH - 1)].t0 = now;
+	account(st, depth, now);
+	st->depth = depth;
+	count_loss(PYBPF_LOSS_UNTIMED_THROW);
+	return;
+unpaired:
+	count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
 }
 
 /* Pops the call whose frame is returning; calls above it whose returns were
@@ -361,7 +417,7 @@ static __always_inline int on_return(void)
 		st->depth = idx;
 		return 0;
 	}
-	count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
+	unpaired_return(t, st, frame, now);
 	return 0;
 }
 

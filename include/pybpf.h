@@ -27,10 +27,12 @@ struct pybpf_offsets {
 	__u32 cframe_current_frame;  /* 3.11/3.12: _PyCFrame.current_frame, else PYBPF_NO_OFFSET */
 	__u32 frame_code;            /* f_code / f_executable */
 	__u32 frame_owner;           /* _PyInterpreterFrame.owner (char), or PYBPF_NO_OFFSET */
+	__u32 frame_previous;        /* f_back (<=3.10) / previous */
 	__u32 code_flags;
 	__u32 code_firstlineno;
 	__u32 code_filename;
 	__u32 code_name;
+	__u32 pad;
 	__u64 code_ptr_mask;         /* ~3 where f_executable is a tagged _PyStackRef (3.14+) */
 };
 
@@ -107,6 +109,7 @@ enum pybpf_loss {
 	PYBPF_LOSS_PAIRS_FULL,
 	PYBPF_LOSS_STACKS_FULL,
 	PYBPF_LOSS_READ,
+	PYBPF_LOSS_UNTIMED_THROW,
 	PYBPF_LOSS_NR,
 };
 

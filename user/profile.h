@@ -39,6 +39,7 @@ struct pybpf_losses {
 	uint64_t stacks_map_full;   /* calls not traced: thread map full */
 	uint64_t read_errors;       /* target memory could not be read */
 	uint64_t still_running;     /* calls active at detach, counted up to detach */
+	uint64_t untimed_throws;    /* generator resumes by throw() counted with no time */
 };
 
 struct pybpf_profile {

@@ -359,6 +359,9 @@ static const struct {
 	LOSS(still_running,
 	     "call was still active at detach (counted up to detach, as cProfile does)",
 	     "calls were still active at detach (counted up to detach, as cProfile does)"),
+	LOSS(untimed_throws,
+	     "generator resume by throw() was counted with no time (3.15 fires no entry probe)",
+	     "generator resumes by throw() were counted with no time (3.15 fires no entry probe)"),
 #undef LOSS
 };
 

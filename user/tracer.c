@@ -275,6 +275,7 @@ static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 	l->pairs_map_full += sum[PYBPF_LOSS_PAIRS_FULL];
 	l->stacks_map_full += sum[PYBPF_LOSS_STACKS_FULL];
 	l->read_errors += sum[PYBPF_LOSS_READ];
+	l->untimed_throws += sum[PYBPF_LOSS_UNTIMED_THROW];
 }
 
 int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
