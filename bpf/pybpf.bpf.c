@@ -31,12 +31,16 @@ struct {
 	__type(value, struct pybpf_target);
 } targets SEC(".maps");
 
+struct names_seen {
+	__u64 slot[PYBPF_NAMES_SEEN];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PYBPF_MAX_THREADS);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} tstates SEC(".maps");
+	__type(value, struct names_seen);
+} names_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,6 +93,19 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
+enum { BLOCK_TSTATE, BLOCK_FRAME, BLOCK_CODE, BLOCK_NR };
+
+struct blocks {
+	__u8 b[BLOCK_NR][PYBPF_BLOCK_SIZE + 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct blocks);
+} blocks SEC(".maps");
+
 static __always_inline void count_losses(__u32 what, __u64 how_many)
 {
 	__u64 *n = bpf_map_lookup_elem(&losses, &what);
@@ -120,24 +137,47 @@ static __always_inline __s32 read_s32(__u64 addr, __s32 dflt)
 	return v;
 }
 
-/* The PyThreadState of the running thread: cached per TID and checked
- * against the thread's FS base (= pthread_self() = tstate->thread_id). */
-static __always_inline __u64 current_tstate(const struct pybpf_target *t, __u32 tid)
+/* Copies the span of the object at addr into a per-CPU slot; NULL on failure. */
+static __always_inline __u8 *read_block(__u32 which, __u64 addr, const struct pybpf_span *sp)
+{
+	__u32 zero = 0;
+	__u64 len = (__u64)(sp->hi - sp->lo) + 8;
+	struct blocks *b = bpf_map_lookup_elem(&blocks, &zero);
+
+	if (!b || which >= BLOCK_NR)
+		return NULL;
+	/* Keep the bound where the verifier sees it, not folded away by clang. */
+	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+	if (len > PYBPF_BLOCK_SIZE)
+		return NULL;
+	if (bpf_probe_read_user(b->b[which], len, (void *)(addr + sp->lo)))
+		return NULL;
+	return b->b[which];
+}
+
+/* A field of a block read by read_block. */
+static __always_inline __u64 block_u64(const __u8 *blk, const struct pybpf_span *sp, __u32 off)
+{
+	return *(const __u64 *)(blk + ((off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)));
+}
+
+/* The PyThreadState of the running thread: kept with its shadow stack and
+ * checked against the thread's FS base (= pthread_self() = thread_id). */
+static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 fsbase = task->thread.fsbase;
-	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
-	__u64 ts;
+	__u64 ts = st->tstate;
 
-	if (cached && *cached && read_ptr(*cached + t->off.tstate_thread_id) == fsbase)
-		return *cached;
+	if (ts && read_ptr(ts + t->off.tstate_thread_id) == fsbase)
+		return ts;
 	ts = read_ptr(t->runtime_addr + t->off.runtime_interp_main);
 	if (!ts)
 		return 0;
 	ts = read_ptr(ts + t->off.interp_threads_head);
 	for (int i = 0; i < PYBPF_MAX_THREAD_WALK && ts; i++) {
 		if (read_ptr(ts + t->off.tstate_thread_id) == fsbase) {
-			bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
+			st->tstate = ts;
 			return ts;
 		}
 		ts = read_ptr(ts + t->off.tstate_next);
@@ -145,13 +185,22 @@ static __always_inline __u64 current_tstate(const struct pybpf_target *t, __u32 
 	return 0;
 }
 
-static __always_inline __u64 current_frame(const struct pybpf_target *t, __u32 tid)
+static __always_inline __u64 current_frame(const struct pybpf_target *t, struct pybpf_stack *st)
 {
-	__u64 ts = current_tstate(t, tid), frame;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = task->thread.fsbase, ts = st->tstate, frame;
+	__u8 *blk;
 
-	if (!ts)
-		return 0;
-	frame = read_ptr(ts + t->off.tstate_frame);
+	/* Fast path: the cached tstate, checked and read in one copy. */
+	blk = ts ? read_block(BLOCK_TSTATE, ts, &t->tstate_span) : NULL;
+	if (blk && block_u64(blk, &t->tstate_span, t->off.tstate_thread_id) == fsbase) {
+		frame = block_u64(blk, &t->tstate_span, t->off.tstate_frame);
+	} else {
+		ts = current_tstate(t, st);
+		if (!ts)
+			return 0;
+		frame = read_ptr(ts + t->off.tstate_frame);
+	}
 	if (frame && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
 		frame = read_ptr(frame + t->off.cframe_current_frame);
 	return frame;
@@ -174,21 +223,33 @@ static __always_inline struct pybpf_stack *thread_stack(__u32 tid, bool create)
 	return st;
 }
 
-/* Names are read once per function, from the probe's own string arguments. */
-static __always_inline void remember_names(const struct pybpf_func_key *key, void *file,
-					   void *name)
+/* Names are read once per function (per-CPU cache of the ones already
+ * named), from the probe's own string arguments. */
+static __always_inline void remember_names(const struct pybpf_func_key *key, struct pt_regs *ctx)
 {
+	long file = 0, name = 0;
 	struct pybpf_names *scratch;
+	struct names_seen *seen;
 	__u32 zero = 0;
+	__u64 tag = key->code ^ (key->name_obj << 1), *slot;
 
+	seen = bpf_map_lookup_elem(&names_seen, &zero);
+	if (!seen)
+		return;
+	slot = &seen->slot[(key->code >> 4) & (PYBPF_NAMES_SEEN - 1)];
+	if (*slot == tag)
+		return;
+	*slot = tag;
 	if (bpf_map_lookup_elem(&names, key))
 		return;
 	scratch = bpf_map_lookup_elem(&names_scratch, &zero);
 	if (!scratch)
 		return;
-	if (bpf_probe_read_user_str(scratch->filename, sizeof(scratch->filename), file) < 0)
+	bpf_usdt_arg(ctx, 0, &file);
+	bpf_usdt_arg(ctx, 1, &name);
+	if (bpf_probe_read_user_str(scratch->filename, sizeof(scratch->filename), (void *)file) < 0)
 		scratch->filename[0] = '\0';
-	if (bpf_probe_read_user_str(scratch->name, sizeof(scratch->name), name) < 0)
+	if (bpf_probe_read_user_str(scratch->name, sizeof(scratch->name), (void *)name) < 0)
 		scratch->name[0] = '\0';
 	bpf_map_update_elem(&names, key, scratch, BPF_NOEXIST);
 }
@@ -269,25 +330,20 @@ static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32
 	return flags;
 }
 
-static __always_inline bool is_generator_creation(const struct pybpf_target *t, __u64 frame,
-						  __u64 code)
+static __always_inline bool is_generator_creation(const struct pybpf_target *t, const __u8 *fblk,
+						  const __u8 *cblk)
 {
-	__u8 owner = 0xff;
-
 	if (!(t->flags & PYBPF_TARGET_SKIP_GEN_CREATION) || t->off.frame_owner == PYBPF_NO_OFFSET)
 		return false;
-	if (bpf_probe_read_user(&owner, 1, (void *)(frame + t->off.frame_owner)))
-		return false;
-	return owner == FRAME_OWNED_BY_THREAD &&
-	       (read_s32(code + t->off.code_flags, 0) & CO_ANY_GENERATOR);
+	return (__u8)block_u64(fblk, &t->frame_span, t->off.frame_owner) == FRAME_OWNED_BY_THREAD &&
+	       ((__u32)block_u64(cblk, &t->code_span, t->off.code_flags) & CO_ANY_GENERATOR);
 }
 
 /* Pushes a call of code in frame; names come from the probe's arguments
  * the first time the function is seen (file and name may be NULL). */
-static __always_inline void push_call(const struct pybpf_target *t, struct pybpf_stack *st,
-				      __u64 frame, __u64 code, void *file, void *name)
+static __always_inline void push_call(struct pybpf_stack *st, __u64 frame,
+				      const struct pybpf_func_key *key, struct pt_regs *ctx)
 {
-	struct pybpf_func_key key = {};
 	struct pybpf_frame *f;
 	__u32 depth = st->depth;
 
@@ -296,42 +352,47 @@ static __always_inline void push_call(const struct pybpf_target *t, struct pybpf
 		count_loss(PYBPF_LOSS_DEPTH);
 		return;
 	}
-	key.code = code;
-	key.pid = bpf_get_current_pid_tgid() >> 32;
-	key.name_obj = read_ptr(code + t->off.code_name);
-	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
-	if (file)
-		remember_names(&key, file, name);
+	if (ctx)
+		remember_names(key, ctx);
 	f = &st->frames[depth];
-	f->key = key;
+	f->key = *key;
 	f->frame = frame;
 	f->subt = 0;
-	f->flags = recursion_flags(st, depth, code);
+	f->flags = recursion_flags(st, depth, key->code);
 	st->depth = depth + 1;
 	f->t0 = bpf_ktime_get_ns();
 }
 
-static __always_inline int on_call(void *file, void *name)
+static __always_inline int on_call(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
+	struct pybpf_func_key key = {};
 	struct pybpf_stack *st;
 	__u64 frame, code;
+	__u8 *fblk, *cblk;
 
 	if (!t)
 		return 0;
-	frame = current_frame(t, tid);
-	code = frame ? read_ptr(frame + t->off.frame_code) & t->off.code_ptr_mask : 0;
-	if (!code) {
+	st = thread_stack(tid, true);
+	if (!st)
+		return 0;
+	frame = current_frame(t, st);
+	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
+	code = fblk ? block_u64(fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask : 0;
+	cblk = code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
+	if (!cblk) {
 		count_loss(PYBPF_LOSS_READ);
 		return 0;
 	}
-	if (is_generator_creation(t, frame, code))
+	if (is_generator_creation(t, fblk, cblk))
 		return 0;
-	st = thread_stack(tid, true);
-	if (st)
-		push_call(t, st, frame, code, file, name);
+	key.code = code;
+	key.pid = pid;
+	key.name_obj = block_u64(cblk, &t->code_span, t->off.code_name);
+	key.firstlineno = (__s32)block_u64(cblk, &t->code_span, t->off.code_firstlineno);
+	push_call(st, frame, &key, ctx);
 	return 0;
 }
 
@@ -369,7 +430,11 @@ static __always_inline void unpaired_return(const struct pybpf_target *t, struct
 	if (owner != FRAME_OWNED_BY_GENERATOR || depth >= PYBPF_MAX_DEPTH ||
 	    caller_frame(t, frame) != st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].frame)
 		goto unpaired;
-	push_call(t, st, frame, code, NULL, NULL);
+	struct pybpf_func_key key = { .code = code, .pid = bpf_get_current_pid_tgid() >> 32 };
+
+	key.name_obj = read_ptr(code + t->off.code_name);
+	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
+	push_call(st, frame, &key, NULL);
 	st->frames[depth & (PYBPF_MAX_DEPTH - 1)].t0 = now;
 	account(st, depth, now);
 	st->depth = depth;
@@ -402,7 +467,7 @@ static __always_inline int on_return(void)
 		count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
 		return 0;
 	}
-	frame = current_frame(t, tid);
+	frame = current_frame(t, st);
 	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
 		/* i < depth <= PYBPF_MAX_DEPTH, so the mask only convinces the verifier. */
 		__u32 idx = (depth - 1 - i) & (PYBPF_MAX_DEPTH - 1);
@@ -421,10 +486,12 @@ static __always_inline int on_return(void)
 	return 0;
 }
 
+/* Probe arguments are fetched only when a function is first named: each
+ * fetch costs a spec lookup. */
 SEC("usdt")
-int BPF_USDT(py_function_entry, void *filename, void *funcname, int lineno)
+int py_function_entry(struct pt_regs *ctx)
 {
-	return on_call(filename, funcname);
+	return on_call(ctx);
 }
 
 SEC("usdt")
@@ -442,6 +509,18 @@ int BPF_PROG(py_thread_exit, struct task_struct *task)
 	if (!bpf_map_lookup_elem(&targets, &pid))
 		return 0;
 	bpf_map_delete_elem(&stacks, &tid);
-	bpf_map_delete_elem(&tstates, &tid);
+	return 0;
+}
+
+/* Empty programs on the same probe sites: the benchmark's cost floor. */
+SEC("usdt")
+int BPF_USDT(py_floor_entry)
+{
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(py_floor_return)
+{
 	return 0;
 }

@@ -15,6 +15,7 @@
 #define PYBPF_MAX_THREAD_WALK 64 /* tstate list entries searched per miss */
 #define PYBPF_FILE_LEN 512
 #define PYBPF_NAME_LEN 128
+#define PYBPF_NAMES_SEEN 4096    /* per-CPU cache of functions already named */
 #define PYBPF_NO_OFFSET 0xffffffffu
 
 /* Where things are inside one CPython version, from &_PyRuntime. */
@@ -43,11 +44,22 @@ enum pybpf_target_flags {
 	PYBPF_TARGET_SKIP_GEN_CREATION = 1,
 };
 
+#define PYBPF_BLOCK_SIZE 256 /* bytes of one object read in one copy */
+
+/* The span [lo, hi + 8) of an object holding every field read from it, so
+ * that one copy per object suffices (each copy from the target costs). */
+struct pybpf_span {
+	__u32 lo, hi;
+};
+
 struct pybpf_target {
 	__u64 runtime_addr; /* &_PyRuntime in the target */
 	__u32 flags;        /* enum pybpf_target_flags */
 	__u32 pad;
 	struct pybpf_offsets off;
+	struct pybpf_span tstate_span; /* tstate_frame, tstate_thread_id */
+	struct pybpf_span frame_span;  /* frame_code, frame_owner */
+	struct pybpf_span code_span;   /* code_flags, code_firstlineno, code_name */
 };
 
 /* Identity of a function inside one process: the code object, guarded
@@ -97,6 +109,7 @@ struct pybpf_frame {
 struct pybpf_stack {
 	__u32 depth;
 	__u32 excess; /* calls deeper than PYBPF_MAX_DEPTH, not traced */
+	__u64 tstate; /* the thread's PyThreadState, once found */
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };
 

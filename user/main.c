@@ -92,7 +92,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 	if (s->t.minor >= FIRST_MINOR_WITH_CREATION_ENTRY)
 		flags |= PYBPF_TARGET_SKIP_GEN_CREATION;
 	s->tr = tracer__open(err);
-	if (!s->tr || tracer__attach_usdt(s->tr, &s->t, flags, err))
+	if (!s->tr || tracer__attach_usdt(s->tr, &s->t, flags, s->o->probe_floor, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend usdt); %s\n",

@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"      --limit N          print at most N rows\n"
 	"      --backend NAME     auto (default) or usdt\n"
 	"  -v, --verbose          say more on stderr (libbpf's messages too)\n"
+	"      --probe-floor      attach empty programs to the same probes and count\n"
+	"                         nothing: the cost floor that make bench measures\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -43,7 +45,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 success (or CMD's own status), 1 runtime failure, 64 usage error.\n";
 
-enum { OPT_LIMIT = 256, OPT_BACKEND };
+enum { OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -53,6 +55,7 @@ static const struct option long_options[] = {
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "probe-floor", no_argument, NULL, OPT_PROBE_FLOOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -133,6 +136,9 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 	case 'v':
 		o->verbose = true;
 		return OPTIONS_RUN;
+	case OPT_PROBE_FLOOR:
+		o->probe_floor = true;
+		return OPTIONS_RUN;
 	case 'h':
 		fputs(usage_text, stdout);
 		return OPTIONS_EXIT;
@@ -170,8 +176,9 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 	optind = 0; /* full reset, so tests can parse again */
 	while ((c = getopt_long(argc, argv, "+p:d:o:s:vhV", long_options, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			if (optopt && optopt < 256 && strchr("pdos", optopt))
-				err_set(err, "option -%c needs a value (hint: pybpf-prof --help)", optopt);
+			if (optopt && (optopt >= 256 || strchr("pdos", optopt)))
+				err_set(err, "option '%s' needs a value (hint: pybpf-prof --help)",
+					argv[optind - 1]);
 			else
 				err_set(err, "unknown option '%s' (hint: pybpf-prof --help)",
 					argv[optind - 1]);

@@ -23,6 +23,7 @@ struct pybpf_options {
 	long limit;       /* -1 = all rows */
 	enum pybpf_backend backend;
 	bool verbose;
+	bool probe_floor; /* --probe-floor: empty programs on the probes (benchmarks) */
 };
 
 enum options_result {

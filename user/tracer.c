@@ -90,8 +90,23 @@ static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct 
 	return 0;
 }
 
+/* The smallest span covering the given field offsets (PYBPF_NO_OFFSET: none). */
+static struct pybpf_span span_of(__u32 a, __u32 b, __u32 c)
+{
+	__u32 offs[3] = { a, b, c };
+	struct pybpf_span sp = { .lo = PYBPF_NO_OFFSET, .hi = 0 };
+
+	for (int i = 0; i < 3; i++) {
+		if (offs[i] == PYBPF_NO_OFFSET)
+			continue;
+		sp.lo = offs[i] < sp.lo ? offs[i] : sp.lo;
+		sp.hi = offs[i] > sp.hi ? offs[i] : sp.hi;
+	}
+	return sp;
+}
+
 int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32_t flags,
-			struct pybpf_err *err)
+			bool floor_only, struct pybpf_err *err)
 {
 	const struct pybpf_offsets *off = offsets_for(t->major, t->minor);
 	struct pybpf_target val = { .runtime_addr = t->runtime_addr, .flags = flags };
@@ -102,14 +117,23 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32
 		return -1;
 	}
 	val.off = *off;
+	val.tstate_span = span_of(off->tstate_frame, off->tstate_thread_id, PYBPF_NO_OFFSET);
+	val.frame_span = span_of(off->frame_code, off->frame_owner, PYBPF_NO_OFFSET);
+	val.code_span = span_of(off->code_flags, off->code_firstlineno, off->code_name);
 	if (bpf_map__update_elem(tr->skel->maps.targets, &pid, sizeof(pid), &val, sizeof(val),
 				 BPF_ANY)) {
 		err_set(err, "cannot register PID %d: %s", t->pid, strerror(errno));
 		return -1;
 	}
+	struct bpf_program *entry = tr->skel->progs.py_function_entry;
+	struct bpf_program *ret = tr->skel->progs.py_function_return;
+	if (floor_only) {
+		entry = tr->skel->progs.py_floor_entry;
+		ret = tr->skel->progs.py_floor_return;
+	}
 	/* Returns first: a return seen before its entry is harmless, the reverse is not. */
-	if (attach_one(tr, tr->skel->progs.py_function_return, t, "function__return", err) ||
-	    attach_one(tr, tr->skel->progs.py_function_entry, t, "function__entry", err))
+	if (attach_one(tr, ret, t, "function__return", err) ||
+	    attach_one(tr, entry, t, "function__entry", err))
 		return -1;
 	return 0;
 }

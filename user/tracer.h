@@ -3,6 +3,8 @@
 #ifndef PYBPF_TRACER_H
 #define PYBPF_TRACER_H
 
+#include <stdbool.h>
+
 #include "log.h"
 #include "profile.h"
 #include "target.h"
@@ -11,9 +13,10 @@ struct tracer;
 
 /* Loads the BPF object. NULL with err set. */
 struct tracer *tracer__open(struct pybpf_err *err);
-/* Starts exact tracing of t over its USDT probes. 0, or -1 with err set. */
+/* Starts exact tracing of t over its USDT probes (or, floor_only, empty
+ * programs on the same probes: the benchmark's floor). 0, or -1 with err set. */
 int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32_t flags,
-			struct pybpf_err *err);
+			bool floor_only, struct pybpf_err *err);
 /* Detaches every probe: no event is counted after this returns. */
 void tracer__detach(struct tracer *tr);
 /* Reads everything collected for pid into p, closing the calls still
