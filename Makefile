@@ -128,9 +128,13 @@ test: deps
 bench: pybpf-prof provision
 	$(Q)$(PYTHON) tests/bench.py
 
+# The host's Python (Debian 3.11) has no usable entry probe: the example uses
+# Debian bullseye's python3.9, whose probes fire (tests/provision.sh fetches it).
 example: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./pybpf-prof --limit 15 -- $(PYTHON) examples/workload.py
+	$(Q)tests/provision.sh bullseye
+	$(Q)eval "$$(tests/provision.sh --print-env --no-provision)"; \
+	./pybpf-prof --limit 15 -o $(OUTPUT)/example.prof -- "$$PYBPF_PY39" examples/workload.py
 
 clean:
 	$(call msg,CLEAN)

@@ -31,8 +31,20 @@ struct {
 	__type(value, struct pybpf_target);
 } targets SEC(".maps");
 
+/* Per-CPU cache of the functions already known, by what the entry probe
+ * says (name, file, current line): their first line and code flags. A hit
+ * costs no read of target memory. */
+struct seen_slot {
+	__u64 name_tag;
+	__u64 file_tag;
+	__s32 line;
+	__s32 firstlineno;
+	__u32 flags;
+	__u32 valid;
+};
+
 struct names_seen {
-	__u64 slot[PYBPF_NAMES_SEEN];
+	struct seen_slot slot[PYBPF_NAMES_SEEN];
 };
 
 struct {
@@ -206,52 +218,99 @@ static __always_inline __u64 current_frame(const struct pybpf_target *t, struct 
 	return frame;
 }
 
-static __always_inline struct pybpf_stack *thread_stack(__u32 tid, bool create)
+/* The thread's shadow stack, created on its first traced call (NULL for a
+ * thread of a process that is not traced). */
+static __always_inline struct pybpf_stack *thread_stack(__u32 pid, __u32 tid, bool create)
 {
 	struct pybpf_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	struct pybpf_target *t;
 	__u32 zero = 0;
 
 	if (st || !create)
 		return st;
+	t = bpf_map_lookup_elem(&targets, &pid);
 	st = bpf_map_lookup_elem(&empty_stack, &zero);
-	if (!st)
+	if (!t || !st)
 		return NULL;
 	bpf_map_update_elem(&stacks, &tid, st, BPF_NOEXIST);
 	st = bpf_map_lookup_elem(&stacks, &tid);
-	if (!st)
+	if (!st) {
 		count_loss(PYBPF_LOSS_STACKS_FULL);
+		return NULL;
+	}
+	st->target = *t;
 	return st;
 }
 
-/* Names are read once per function (per-CPU cache of the ones already
- * named), from the probe's own string arguments. */
-static __always_inline void remember_names(const struct pybpf_func_key *key, struct pt_regs *ctx)
-{
-	long file = 0, name = 0;
-	struct pybpf_names *scratch;
-	struct names_seen *seen;
-	__u32 zero = 0;
-	__u64 tag = key->code ^ (key->name_obj << 1), *slot;
+/* What the probe says: name and file pointers and current line. */
+struct probe_args {
+	__u64 name_tag, file_tag;
+	__s32 line;
+};
 
-	seen = bpf_map_lookup_elem(&names_seen, &zero);
-	if (!seen)
-		return;
-	slot = &seen->slot[(key->code >> 4) & (PYBPF_NAMES_SEEN - 1)];
-	if (*slot == tag)
-		return;
-	*slot = tag;
-	if (bpf_map_lookup_elem(&names, key))
-		return;
-	scratch = bpf_map_lookup_elem(&names_scratch, &zero);
-	if (!scratch)
-		return;
+static __always_inline void read_args(struct pt_regs *ctx, struct probe_args *a)
+{
+	long file = 0, name = 0, line = 0;
+
 	bpf_usdt_arg(ctx, 0, &file);
 	bpf_usdt_arg(ctx, 1, &name);
-	if (bpf_probe_read_user_str(scratch->filename, sizeof(scratch->filename), (void *)file) < 0)
-		scratch->filename[0] = '\0';
-	if (bpf_probe_read_user_str(scratch->name, sizeof(scratch->name), (void *)name) < 0)
-		scratch->name[0] = '\0';
-	bpf_map_update_elem(&names, key, scratch, BPF_NOEXIST);
+	bpf_usdt_arg(ctx, 2, &line);
+	a->file_tag = (__u64)file;
+	a->name_tag = (__u64)name;
+	a->line = (__s32)line;
+}
+
+static __always_inline struct seen_slot *seen_slot_of(const struct probe_args *a)
+{
+	struct names_seen *seen;
+	__u32 zero = 0;
+	__u64 h = a->name_tag ^ (a->file_tag >> 3) ^ ((__u64)(__u32)a->line * 0x9e3779b1u);
+
+	seen = bpf_map_lookup_elem(&names_seen, &zero);
+	return seen ? &seen->slot[(h >> 4) & (PYBPF_NAMES_SEEN - 1)] : NULL;
+}
+
+/* Reads, from the code object the frame runs, what the cache keeps; names the
+ * function in the names map the first time. Returns 0, or -1 if unreadable. */
+static __always_inline int learn_function(const struct pybpf_target *t, __u64 frame, __u32 pid,
+					  const struct probe_args *a, struct seen_slot *slot)
+{
+	struct pybpf_func_key key = { .name_tag = a->name_tag, .file_tag = a->file_tag, .pid = pid };
+	struct pybpf_names *n;
+	__u32 zero = 0;
+	__u8 *fblk, *cblk;
+	__u64 code;
+
+	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
+	code = fblk ? block_u64(fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask : 0;
+	cblk = code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
+	if (!cblk)
+		return -1;
+	key.firstlineno = (__s32)block_u64(cblk, &t->code_span, t->off.code_firstlineno);
+	slot->flags = (__u32)block_u64(cblk, &t->code_span, t->off.code_flags);
+	slot->firstlineno = key.firstlineno;
+	slot->name_tag = a->name_tag;
+	slot->file_tag = a->file_tag;
+	slot->line = a->line;
+	slot->valid = 1;
+	if (bpf_map_lookup_elem(&names, &key))
+		return 0;
+	n = bpf_map_lookup_elem(&names_scratch, &zero);
+	if (!n)
+		return 0;
+	n->firstlineno = key.firstlineno;
+	if (bpf_probe_read_user_str(n->filename, sizeof(n->filename), (void *)a->file_tag) < 0)
+		n->filename[0] = '\0';
+	if (bpf_probe_read_user_str(n->name, sizeof(n->name), (void *)a->name_tag) < 0)
+		n->name[0] = '\0';
+	bpf_map_update_elem(&names, &key, n, BPF_NOEXIST);
+	return 0;
+}
+
+static __always_inline bool slot_matches(const struct seen_slot *slot, const struct probe_args *a)
+{
+	return slot->valid && slot->name_tag == a->name_tag && slot->file_tag == a->file_tag &&
+	       slot->line == a->line;
 }
 
 static __always_inline struct pybpf_counts *counts_of(void *map, const void *key)
@@ -298,9 +357,7 @@ static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now
 	caller = &st->frames[(idx - 1) & (PYBPF_MAX_DEPTH - 1)];
 	caller->subt += tt;
 	pk.callee = f->key;
-	pk.caller_code = caller->key.code;
-	pk.caller_name_obj = caller->key.name_obj;
-	pk.caller_firstlineno = caller->key.firstlineno;
+	pk.caller = caller->key;
 	c = counts_of(&pairs, &pk);
 	if (c)
 		add_call(c, tt, it, f->flags & PYBPF_FRAME_PAIR_OUTER);
@@ -308,41 +365,52 @@ static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now
 		count_loss(PYBPF_LOSS_PAIRS_FULL);
 }
 
+static __always_inline bool same_function(const struct pybpf_func_key *a,
+					  const struct pybpf_func_key *b)
+{
+	return a->name_tag == b->name_tag && a->file_tag == b->file_tag &&
+	       a->firstlineno == b->firstlineno;
+}
+
 /* Recursion flags of a new call: is the function, or the same caller->callee
  * pair, already active below it on this thread? */
-static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth, __u64 code)
+static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth,
+					     const struct pybpf_func_key *key)
 {
 	__u32 flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER;
-	__u64 caller = 0, below = 0;
+	const struct pybpf_func_key *caller = NULL, *below = NULL;
 
-	if (depth > 0 && depth - 1 < PYBPF_MAX_DEPTH)
-		caller = st->frames[depth - 1].key.code;
+	if (depth > 0)
+		caller = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
 	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
 		if (i >= depth)
 			break;
-		if (st->frames[i].key.code == code) {
+		if (same_function(&st->frames[i].key, key)) {
 			flags &= ~PYBPF_FRAME_OUTER;
-			if (i > 0 && below == caller)
+			if (below && caller && same_function(below, caller))
 				flags &= ~PYBPF_FRAME_PAIR_OUTER;
 		}
-		below = st->frames[i].key.code;
+		below = &st->frames[i].key;
 	}
 	return flags;
 }
 
-static __always_inline bool is_generator_creation(const struct pybpf_target *t, const __u8 *fblk,
-						  const __u8 *cblk)
+/* 3.15 also fires the entry probe when a generator is created: its frame is
+ * still thread-owned then, while resumes run in a generator-owned frame. */
+static __always_inline bool is_generator_creation(const struct pybpf_target *t, __u64 frame,
+						  __u32 code_flags)
 {
-	if (!(t->flags & PYBPF_TARGET_SKIP_GEN_CREATION) || t->off.frame_owner == PYBPF_NO_OFFSET)
+	__u8 *fblk;
+
+	if (!(t->flags & PYBPF_TARGET_SKIP_GEN_CREATION) || !(code_flags & CO_ANY_GENERATOR))
 		return false;
-	return (__u8)block_u64(fblk, &t->frame_span, t->off.frame_owner) == FRAME_OWNED_BY_THREAD &&
-	       ((__u32)block_u64(cblk, &t->code_span, t->off.code_flags) & CO_ANY_GENERATOR);
+	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
+	return fblk && (__u8)block_u64(fblk, &t->frame_span, t->off.frame_owner) ==
+			       FRAME_OWNED_BY_THREAD;
 }
 
-/* Pushes a call of code in frame; names come from the probe's arguments
- * the first time the function is seen (file and name may be NULL). */
 static __always_inline void push_call(struct pybpf_stack *st, __u64 frame,
-				      const struct pybpf_func_key *key, struct pt_regs *ctx)
+				      const struct pybpf_func_key *key)
 {
 	struct pybpf_frame *f;
 	__u32 depth = st->depth;
@@ -352,47 +420,58 @@ static __always_inline void push_call(struct pybpf_stack *st, __u64 frame,
 		count_loss(PYBPF_LOSS_DEPTH);
 		return;
 	}
-	if (ctx)
-		remember_names(key, ctx);
 	f = &st->frames[depth];
 	f->key = *key;
 	f->frame = frame;
 	f->subt = 0;
-	f->flags = recursion_flags(st, depth, key->code);
+	f->flags = recursion_flags(st, depth, key);
 	st->depth = depth + 1;
 	f->t0 = bpf_ktime_get_ns();
+}
+
+/* The key and code flags of the function the probe fires for; the frame is
+ * read only when the probes do not nest (3.15) or the function is new. */
+static __always_inline int identify(struct pt_regs *ctx, struct pybpf_stack *st, __u32 pid,
+				    struct pybpf_func_key *key, __u64 *frame, __u32 *flags)
+{
+	const struct pybpf_target *t = &st->target;
+	struct probe_args a;
+	struct seen_slot *slot;
+
+	read_args(ctx, &a);
+	slot = seen_slot_of(&a);
+	if (!slot)
+		return -1;
+	*frame = 0;
+	if (!(t->flags & PYBPF_TARGET_BALANCED) || !slot_matches(slot, &a))
+		*frame = current_frame(t, st);
+	if (!slot_matches(slot, &a) && learn_function(t, *frame, pid, &a, slot))
+		return -1;
+	key->name_tag = a.name_tag;
+	key->file_tag = a.file_tag;
+	key->pid = pid;
+	key->firstlineno = slot->firstlineno;
+	*flags = slot->flags;
+	return 0;
 }
 
 static __always_inline int on_call(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
-	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
+	__u32 pid = id >> 32, tid = (__u32)id, flags = 0;
 	struct pybpf_func_key key = {};
 	struct pybpf_stack *st;
-	__u64 frame, code;
-	__u8 *fblk, *cblk;
+	__u64 frame = 0;
 
-	if (!t)
-		return 0;
-	st = thread_stack(tid, true);
+	st = thread_stack(pid, tid, true);
 	if (!st)
 		return 0;
-	frame = current_frame(t, st);
-	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
-	code = fblk ? block_u64(fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask : 0;
-	cblk = code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
-	if (!cblk) {
+	if (identify(ctx, st, pid, &key, &frame, &flags)) {
 		count_loss(PYBPF_LOSS_READ);
 		return 0;
 	}
-	if (is_generator_creation(t, fblk, cblk))
-		return 0;
-	key.code = code;
-	key.pid = pid;
-	key.name_obj = block_u64(cblk, &t->code_span, t->off.code_name);
-	key.firstlineno = (__s32)block_u64(cblk, &t->code_span, t->off.code_firstlineno);
-	push_call(st, frame, &key, ctx);
+	if (!is_generator_creation(&st->target, frame, flags))
+		push_call(st, frame, &key);
 	return 0;
 }
 
@@ -412,8 +491,8 @@ static __always_inline __u64 caller_frame(const struct pybpf_target *t, __u64 fr
 /* A return with no traced call. 3.15 fires a return, and no entry, for the
  * __init__ shim frame (never a call for profilers) and for a generator
  * resumed by throw() (a call for cProfile): count the latter, untimed. */
-static __always_inline void unpaired_return(const struct pybpf_target *t, struct pybpf_stack *st,
-					    __u64 frame, __u64 now)
+static __always_inline void unpaired_return(struct pt_regs *ctx, const struct pybpf_target *t,
+					    struct pybpf_stack *st, __u64 frame, __u64 now)
 {
 	__u64 code;
 	__u8 owner = 0xff;
@@ -430,11 +509,13 @@ static __always_inline void unpaired_return(const struct pybpf_target *t, struct
 	if (owner != FRAME_OWNED_BY_GENERATOR || depth >= PYBPF_MAX_DEPTH ||
 	    caller_frame(t, frame) != st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].frame)
 		goto unpaired;
-	struct pybpf_func_key key = { .code = code, .pid = bpf_get_current_pid_tgid() >> 32 };
+	struct pybpf_func_key key = {};
+	__u64 unused;
+	__u32 flags;
 
-	key.name_obj = read_ptr(code + t->off.code_name);
-	key.firstlineno = read_s32(code + t->off.code_firstlineno, -1);
-	push_call(st, frame, &key, NULL);
+	if (identify(ctx, st, bpf_get_current_pid_tgid() >> 32, &key, &unused, &flags))
+		goto unpaired;
+	push_call(st, frame, &key);
 	st->frames[depth & (PYBPF_MAX_DEPTH - 1)].t0 = now;
 	account(st, depth, now);
 	st->depth = depth;
@@ -446,25 +527,39 @@ unpaired:
 
 /* Pops the call whose frame is returning; calls above it whose returns were
  * never seen are dropped (counted), a return with no traced call is counted. */
-static __always_inline int on_return(void)
+static __always_inline int on_return(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	struct pybpf_target *t = bpf_map_lookup_elem(&targets, &pid);
+	struct pybpf_target *t;
 	struct pybpf_stack *st;
 	__u64 frame;
 	__u32 depth;
 
-	if (!t)
+	st = thread_stack(pid, tid, false);
+	if (!st) {
+		if (bpf_map_lookup_elem(&targets, &pid))
+			count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
 		return 0;
-	st = thread_stack(tid, false);
-	if (st && st->excess) {
+	}
+	if (st->excess) {
 		st->excess--;
 		return 0;
 	}
-	depth = st ? st->depth : 0;
+	depth = st->depth;
 	if (!depth) {
 		count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
+		return 0;
+	}
+	t = &st->target;
+	if (t->flags & PYBPF_TARGET_BALANCED) {
+		account(st, depth - 1, now);
+		st->depth = depth - 1;
+		return 0;
+	}
+	if (t->flags & PYBPF_TARGET_BALANCED) {
+		account(st, depth - 1, now);
+		st->depth = depth - 1;
 		return 0;
 	}
 	frame = current_frame(t, st);
@@ -482,7 +577,7 @@ static __always_inline int on_return(void)
 		st->depth = idx;
 		return 0;
 	}
-	unpaired_return(t, st, frame, now);
+	unpaired_return(ctx, t, st, frame, now);
 	return 0;
 }
 
@@ -495,9 +590,9 @@ int py_function_entry(struct pt_regs *ctx)
 }
 
 SEC("usdt")
-int BPF_USDT(py_function_return)
+int py_function_return(struct pt_regs *ctx)
 {
-	return on_return();
+	return on_return(ctx);
 }
 
 /* A thread's shadow stack dies with it: TIDs are reused. */

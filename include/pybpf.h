@@ -15,7 +15,7 @@
 #define PYBPF_MAX_THREAD_WALK 64 /* tstate list entries searched per miss */
 #define PYBPF_FILE_LEN 512
 #define PYBPF_NAME_LEN 128
-#define PYBPF_NAMES_SEEN 4096    /* per-CPU cache of functions already named */
+#define PYBPF_NAMES_SEEN 512     /* per-CPU cache of functions already known (16 KiB) */
 #define PYBPF_NO_OFFSET 0xffffffffu
 
 /* Where things are inside one CPython version, from &_PyRuntime. */
@@ -42,6 +42,9 @@ enum pybpf_target_flags {
 	/* The entry probe also fires when a generator is created (3.15): skip
 	 * entries in a thread-owned frame of a generator/coroutine code. */
 	PYBPF_TARGET_SKIP_GEN_CREATION = 1,
+	/* Entries and returns nest exactly (3.9/3.10: both fire in every frame
+	 * evaluation): a return pops the top without reading the frame. */
+	PYBPF_TARGET_BALANCED = 2,
 };
 
 #define PYBPF_BLOCK_SIZE 256 /* bytes of one object read in one copy */
@@ -59,24 +62,22 @@ struct pybpf_target {
 	struct pybpf_offsets off;
 	struct pybpf_span tstate_span; /* tstate_frame, tstate_thread_id */
 	struct pybpf_span frame_span;  /* frame_code, frame_owner */
-	struct pybpf_span code_span;   /* code_flags, code_firstlineno, code_name */
+	struct pybpf_span code_span;   /* code_flags, code_firstlineno */
 };
 
-/* Identity of a function inside one process: the code object, guarded
- * against address reuse by its name object and first line. */
+/* Identity of a function inside one process, as cProfile labels it: the
+ * probe's name and file string pointers (the UTF-8 buffers of co_name and
+ * co_filename, free to read: they are in registers) and the first line. */
 struct pybpf_func_key {
-	__u64 code;
-	__u64 name_obj;
+	__u64 name_tag;
+	__u64 file_tag;
 	__u32 pid;
 	__s32 firstlineno;
 };
 
 struct pybpf_pair_key {
 	struct pybpf_func_key callee;
-	__u64 caller_code;
-	__u64 caller_name_obj;
-	__s32 caller_firstlineno;
-	__u32 pad;
+	struct pybpf_func_key caller;
 };
 
 /* cProfile's per-entry figures (nanoseconds). */
@@ -87,7 +88,10 @@ struct pybpf_counts {
 	__u64 totaltime;  /* cumtime */
 };
 
+/* What is read once per function, the first time it is called. */
 struct pybpf_names {
+	__s32 firstlineno;
+	__u32 pad;
 	char filename[PYBPF_FILE_LEN];
 	char name[PYBPF_NAME_LEN];
 };
@@ -110,6 +114,7 @@ struct pybpf_stack {
 	__u32 depth;
 	__u32 excess; /* calls deeper than PYBPF_MAX_DEPTH, not traced */
 	__u64 tstate; /* the thread's PyThreadState, once found */
+	struct pybpf_target target; /* its process's, copied: one map lookup less per event */
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };
 

@@ -23,7 +23,8 @@
 #include "target.h"
 #include "tracer.h"
 
-/* CPython 3.12+ fires the entry probe for generator creation too (3.15). */
+/* From 3.12 on, the probes no longer nest exactly: 3.15 fires an entry for
+ * generator creation and returns for shim frames and throw()n generators. */
 #define FIRST_MINOR_WITH_CREATION_ENTRY 12
 
 struct session {
@@ -91,6 +92,8 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 	}
 	if (s->t.minor >= FIRST_MINOR_WITH_CREATION_ENTRY)
 		flags |= PYBPF_TARGET_SKIP_GEN_CREATION;
+	else
+		flags |= PYBPF_TARGET_BALANCED;
 	s->tr = tracer__open(err);
 	if (!s->tr || tracer__attach_usdt(s->tr, &s->t, flags, s->o->probe_floor, err))
 		return -1;

@@ -253,7 +253,7 @@ int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err 
 	exe_path[len > 0 ? len : 0] = '\0';
 	ret = find_interpreter_mapping(pid, &lib, &exe, &have_lib, &have_exe);
 	if (ret == -ENOENT || (ret == 0 && kill(pid, 0) && errno == ESRCH)) {
-		err_set(err, "no process with PID %d", pid);
+		err_set(err, "cannot trace PID %d: no such process", pid);
 		return -1;
 	}
 	if (ret) {

@@ -119,7 +119,7 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32
 	val.off = *off;
 	val.tstate_span = span_of(off->tstate_frame, off->tstate_thread_id, PYBPF_NO_OFFSET);
 	val.frame_span = span_of(off->frame_code, off->frame_owner, PYBPF_NO_OFFSET);
-	val.code_span = span_of(off->code_flags, off->code_firstlineno, off->code_name);
+	val.code_span = span_of(off->code_flags, off->code_firstlineno, PYBPF_NO_OFFSET);
 	if (bpf_map__update_elem(tr->skel->maps.targets, &pid, sizeof(pid), &val, sizeof(val),
 				 BPF_ANY)) {
 		err_set(err, "cannot register PID %d: %s", t->pid, strerror(errno));
@@ -172,9 +172,7 @@ static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
 	map_add(tr, tr->skel->maps.funcs, callee, sizeof(*callee), call);
 	if (!caller)
 		return;
-	pk.caller_code = caller->code;
-	pk.caller_name_obj = caller->name_obj;
-	pk.caller_firstlineno = caller->firstlineno;
+	pk.caller = *caller;
 	map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair);
 }
 
@@ -210,12 +208,13 @@ static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct 
 	char fallback[64];
 
 	if (bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0)) {
-		snprintf(fallback, sizeof(fallback), "<code 0x%llx>", (unsigned long long)k->code);
+		snprintf(fallback, sizeof(fallback), "<name at 0x%llx>",
+			 (unsigned long long)k->name_tag);
 		return profile_intern(p, "<unknown>", k->firstlineno, fallback);
 	}
 	n.filename[sizeof(n.filename) - 1] = '\0';
 	n.name[sizeof(n.name) - 1] = '\0';
-	return profile_intern(p, n.filename, k->firstlineno, n.name);
+	return profile_intern(p, n.filename, n.firstlineno, n.name);
 }
 
 static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
@@ -265,12 +264,8 @@ static int drain_pairs(struct tracer *tr, int pid, struct pybpf_profile *p)
 		prev = &cur;
 		if ((int)cur.callee.pid != pid || read_percpu(tr, map, &cur, sizeof(cur), &st))
 			continue;
-		struct pybpf_func_key caller = { .code = cur.caller_code,
-						 .name_obj = cur.caller_name_obj,
-						 .pid = cur.callee.pid,
-						 .firstlineno = cur.caller_firstlineno };
 		long callee_i = func_index(tr, p, &cur.callee);
-		long caller_i = func_index(tr, p, &caller);
+		long caller_i = func_index(tr, p, &cur.caller);
 		if (callee_i < 0 || caller_i < 0 ||
 		    profile_add_caller(p, (size_t)callee_i, (size_t)caller_i, &st))
 			return -ENOMEM;

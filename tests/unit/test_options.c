@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* options.c: the command line, valid and invalid, parsed several times in
+ * one process (options_parse resets getopt itself). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+/* A NULL-terminated argv starting with the program name. */
+#define ARGV(...) ((char *[]){ "pybpf-prof", __VA_ARGS__, NULL })
+
+static int argv_len(char **argv)
+{
+	int n = 0;
+
+	while (argv[n])
+		n++;
+	return n;
+}
+
+/* Parses argv into o and err, both filled with garbage first so that the
+ * defaults and messages are known to come from options_parse. */
+static enum options_result parse(char **argv, struct pybpf_options *o, struct pybpf_err *err)
+{
+	memset(o, 0xa5, sizeof(*o));
+	memset(err, 0, sizeof(*err));
+	return options_parse(argv_len(argv), argv, o, err);
+}
+
+/* A usage error whose message contains each of the given pieces. */
+static void expect_usage(char **argv, const char *piece1, const char *piece2)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	assert_int_equal(parse(argv, &o, &err), OPTIONS_USAGE);
+	if (!strstr(err.msg, piece1))
+		fail_msg("argv[1] '%s': message '%s' lacks '%s'", argv[1] ? argv[1] : "(none)",
+			 err.msg, piece1);
+	if (piece2 && !strstr(err.msg, piece2))
+		fail_msg("argv[1] '%s': message '%s' lacks '%s'", argv[1] ? argv[1] : "(none)",
+			 err.msg, piece2);
+}
+
+static void expect_defaults_but_pid(const struct pybpf_options *o)
+{
+	assert_null(o->cmd);
+	assert_true(o->duration == 0.0);
+	assert_null(o->output);
+	assert_int_equal(o->sort, PYBPF_SORT_CUMULATIVE);
+	assert_int_equal(o->limit, -1);
+	assert_int_equal(o->backend, PYBPF_BACKEND_AUTO);
+	assert_false(o->verbose);
+	assert_false(o->probe_floor);
+}
+
+/* ---- valid command lines ---- */
+
+static void test_pid(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("-p", "1234"), &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 1234);
+	expect_defaults_but_pid(&o);
+	assert_string_equal(err.msg, "");
+
+	assert_int_equal(parse(ARGV("--pid", "42"), &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 42);
+	expect_defaults_but_pid(&o);
+
+	assert_int_equal(parse(ARGV("--pid=7"), &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 7);
+
+	assert_int_equal(parse(ARGV("-p99"), &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 99);
+
+	assert_int_equal(parse(ARGV("-p", "2147483647"), &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 2147483647);
+}
+
+static void test_command_after_dashes(void **state)
+{
+	char **argv = ARGV("-v", "--", "python3", "-c", "print(1)");
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(argv, &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 0);
+	assert_true(o.verbose);
+	assert_non_null(o.cmd);
+	assert_ptr_equal(o.cmd, &argv[3]);
+	assert_string_equal(o.cmd[0], "python3");
+	assert_string_equal(o.cmd[1], "-c");
+	assert_string_equal(o.cmd[2], "print(1)");
+	assert_null(o.cmd[3]);
+}
+
+/* The command's own options are not ours: parsing stops at the command. */
+static void test_command_without_dashes(void **state)
+{
+	char **argv = ARGV("-s", "tottime", "python3", "-p", "x", "--limit", "nope");
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(argv, &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 0);
+	assert_int_equal(o.sort, PYBPF_SORT_TIME);
+	assert_int_equal(o.limit, -1);
+	assert_ptr_equal(o.cmd, &argv[3]);
+	assert_string_equal(o.cmd[0], "python3");
+	assert_string_equal(o.cmd[1], "-p");
+	assert_string_equal(o.cmd[4], "nope");
+	assert_null(o.cmd[5]);
+}
+
+static void test_every_value(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("-p", "5", "-d", "2.5", "-o", "f", "-s", "tottime",
+				    "--limit", "10", "--backend", "usdt", "-v", "--probe-floor"),
+			       &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 5);
+	assert_null(o.cmd);
+	assert_true(o.duration == 2.5);
+	assert_non_null(o.output);
+	assert_string_equal(o.output, "f");
+	assert_int_equal(o.sort, PYBPF_SORT_TIME);
+	assert_int_equal(o.limit, 10);
+	assert_int_equal(o.backend, PYBPF_BACKEND_USDT);
+	assert_true(o.verbose);
+	assert_true(o.probe_floor);
+
+	/* Long forms, and values that are the boundaries. */
+	assert_int_equal(parse(ARGV("--duration=0.001", "--output", "a b.prof", "--sort=calls",
+				    "--limit=0", "--backend=auto", "--verbose", "-p", "3"),
+			       &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.pid, 3);
+	assert_true(o.duration == 0.001);
+	assert_string_equal(o.output, "a b.prof");
+	assert_int_equal(o.sort, PYBPF_SORT_CALLS);
+	assert_int_equal(o.limit, 0);
+	assert_int_equal(o.backend, PYBPF_BACKEND_AUTO);
+	assert_true(o.verbose);
+	assert_false(o.probe_floor);
+
+	/* The last occurrence wins. */
+	assert_int_equal(parse(ARGV("-p", "3", "-s", "name", "-s", "pcalls", "-d", "1", "-d", "7"),
+			       &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.sort, PYBPF_SORT_PCALLS);
+	assert_true(o.duration == 7.0);
+}
+
+static void test_backend_name(void **state)
+{
+	(void)state;
+	assert_string_equal(backend_name(PYBPF_BACKEND_AUTO), "auto");
+	assert_string_equal(backend_name(PYBPF_BACKEND_USDT), "usdt");
+}
+
+/* parse() with stdout going to a buffer: what --help and --version print. */
+static enum options_result parse_captured(char **argv, struct pybpf_options *o,
+					  struct pybpf_err *err, char *out, size_t n)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	enum options_result r;
+	size_t got;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	assert_int_equal(fflush(stdout), 0);
+	assert_true(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
+	r = parse(argv, o, err);
+	fflush(stdout);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	rewind(tmp);
+	got = fread(out, 1, n - 1, tmp);
+	out[got] = '\0';
+	fclose(tmp);
+	return r;
+}
+
+/* --help and --version print on stdout and stop, whatever else is on the line. */
+static void test_help_version(void **state)
+{
+	static char *const help[] = { "--help", "-h", "-vh" };
+	static char *const version[] = { "--version", "-V" };
+	struct pybpf_options o;
+	struct pybpf_err err;
+	char out[8192];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
+		assert_int_equal(parse_captured(ARGV(help[i]), &o, &err, out, sizeof(out)),
+				 OPTIONS_EXIT);
+		assert_non_null(strstr(out, "Usage: pybpf-prof [OPTIONS] -p PID\n"));
+		assert_non_null(strstr(out, "--limit N"));
+		assert_string_equal(err.msg, "");
+	}
+	for (size_t i = 0; i < sizeof(version) / sizeof(version[0]); i++) {
+		assert_int_equal(parse_captured(ARGV(version[i]), &o, &err, out, sizeof(out)),
+				 OPTIONS_EXIT);
+		assert_int_equal(strncmp(out, "pybpf-prof ", 11), 0);
+		assert_int_equal(strchr(out, '\n') - out, (long)strlen(out) - 1);
+	}
+	/* Stops at --help: neither the conflict nor the bad limit after it is seen. */
+	assert_int_equal(parse_captured(ARGV("-p", "1", "--help", "--limit", "x", "--", "cmd"),
+					&o, &err, out, sizeof(out)), OPTIONS_EXIT);
+	assert_non_null(strstr(out, "Usage: "));
+	assert_string_equal(err.msg, "");
+}
+
+/* ---- usage errors ---- */
+
+static void test_bad_pid(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "abc"), "invalid PID 'abc'", "positive integer");
+	expect_usage(ARGV("-p", "0"), "invalid PID '0'", NULL);
+	expect_usage(ARGV("-p", "-5"), "invalid PID '-5'", NULL);
+	expect_usage(ARGV("-p", "12x"), "invalid PID '12x'", NULL);
+	expect_usage(ARGV("-p", ""), "invalid PID ''", NULL);
+	expect_usage(ARGV("-p", "2147483648"), "invalid PID '2147483648'", NULL);
+	expect_usage(ARGV("-p", "99999999999999999999999"), "invalid PID", NULL);
+}
+
+static void test_bad_duration(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "1", "-d", "-1"), "invalid duration '-1'", "seconds > 0");
+	expect_usage(ARGV("-p", "1", "-d", "0"), "invalid duration '0'", NULL);
+	expect_usage(ARGV("-p", "1", "-d", "nan"), "invalid duration 'nan'", NULL);
+	expect_usage(ARGV("-p", "1", "-d", "inf"), "invalid duration 'inf'", NULL);
+	expect_usage(ARGV("-p", "1", "-d", "1e300"), "invalid duration '1e300'", NULL);
+	expect_usage(ARGV("-p", "1", "-d", "2s"), "invalid duration '2s'", NULL);
+	expect_usage(ARGV("-p", "1", "--duration="), "invalid duration ''", NULL);
+}
+
+static void test_bad_sort(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "1", "-s", "bogus"), "invalid sort key 'bogus'", "tottime");
+	expect_usage(ARGV("-p", "1", "--sort", "TIME"), "invalid sort key 'TIME'", NULL);
+}
+
+static void test_bad_limit(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "1", "--limit", "-1"), "invalid limit '-1'", ">= 0");
+	expect_usage(ARGV("-p", "1", "--limit", "ten"), "invalid limit 'ten'", NULL);
+	expect_usage(ARGV("-p", "1", "--limit=1.5"), "invalid limit '1.5'", NULL);
+}
+
+static void test_bad_backend(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "1", "--backend", "nope"), "invalid backend 'nope'",
+		     "auto or usdt");
+	expect_usage(ARGV("-p", "1", "--backend", "USDT"), "invalid backend 'USDT'", NULL);
+}
+
+static void test_target_conflicts(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p", "1", "--", "cmd"), "exclude each other", NULL);
+	expect_usage(ARGV("-p", "1", "cmd"), "exclude each other", NULL);
+	/* Nothing at all, only options, or "--" with no command after it. */
+	expect_usage((char *[]){ "pybpf-prof", NULL }, "nothing to trace", "-p PID");
+	expect_usage(ARGV("-v", "-s", "time"), "nothing to trace", NULL);
+	expect_usage(ARGV("--"), "nothing to trace", NULL);
+}
+
+static void test_unknown_option(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("--frobnicate", "-p", "1"), "unknown option '--frobnicate'", "--help");
+	expect_usage(ARGV("-p", "1", "--frobnicate=3"), "unknown option '--frobnicate=3'", NULL);
+	expect_usage(ARGV("-x", "-p", "1"), "unknown option '-x'", NULL);
+}
+
+static void test_missing_value(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("-p"), "option '-p' needs a value", "--help");
+	expect_usage(ARGV("--pid"), "option '--pid' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "-d"), "option '-d' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "-o"), "option '-o' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "-s"), "option '-s' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "--limit"), "option '--limit' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "--backend"), "option '--backend' needs a value", NULL);
+	expect_usage(ARGV("-p", "1", "--output"), "option '--output' needs a value", NULL);
+}
+
+/* Each call starts from scratch: an error or an early stop in one parse
+ * leaves nothing behind for the next (getopt's state included). */
+static void test_parse_again(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char out[8192];
+
+		/* Stops in the middle of a cluster of short options: the rest of it
+		 * ("v") must not leak into the next parse. */
+		assert_int_equal(parse_captured(ARGV("-Vv", "-p", "1"), &o, &err, out,
+						sizeof(out)), OPTIONS_EXIT);
+		assert_int_equal(strncmp(out, "pybpf-prof ", 11), 0);
+		assert_int_equal(parse(ARGV("cmd", "-v"), &o, &err), OPTIONS_RUN);
+		assert_false(o.verbose);
+		assert_string_equal(o.cmd[0], "cmd");
+		assert_string_equal(o.cmd[1], "-v");
+		/* An error in the middle of a cluster, too. */
+		expect_usage(ARGV("-p", "3", "-d", "-1", "-vx"), "invalid duration '-1'", NULL);
+		expect_usage(ARGV("-vdv"), "invalid duration 'v'", NULL);
+		assert_int_equal(parse(ARGV("--", "cmd"), &o, &err), OPTIONS_RUN);
+		assert_false(o.verbose);
+		assert_true(o.duration == 0.0);
+		expect_usage(ARGV("-p", "2", "--limit", "x", "-s", "name"), "invalid limit 'x'",
+			     NULL);
+		assert_int_equal(parse(ARGV("-vp", "8", "-s", "name"), &o, &err), OPTIONS_RUN);
+		assert_int_equal(o.pid, 8);
+		assert_true(o.verbose);
+		assert_int_equal(o.sort, PYBPF_SORT_NAME);
+		assert_int_equal(o.limit, -1);
+		assert_string_equal(err.msg, "");
+		assert_int_equal(parse(ARGV("cmd", "arg"), &o, &err), OPTIONS_RUN);
+		assert_int_equal(o.pid, 0);
+		assert_string_equal(o.cmd[0], "cmd");
+		assert_false(o.verbose);
+		assert_int_equal(o.sort, PYBPF_SORT_CUMULATIVE);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pid),
+		cmocka_unit_test(test_command_after_dashes),
+		cmocka_unit_test(test_command_without_dashes),
+		cmocka_unit_test(test_every_value),
+		cmocka_unit_test(test_backend_name),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_bad_pid),
+		cmocka_unit_test(test_bad_duration),
+		cmocka_unit_test(test_bad_sort),
+		cmocka_unit_test(test_bad_limit),
+		cmocka_unit_test(test_bad_backend),
+		cmocka_unit_test(test_target_conflicts),
+		cmocka_unit_test(test_unknown_option),
+		cmocka_unit_test(test_missing_value),
+		cmocka_unit_test(test_parse_again),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
