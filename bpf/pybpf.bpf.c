@@ -397,20 +397,22 @@ static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32
 
 /* 3.15 also fires the entry probe when a generator is created: its frame is
  * still thread-owned then, while resumes run in a generator-owned frame. */
-static __always_inline bool is_generator_creation(const struct pybpf_target *t, __u64 frame,
+static __always_inline bool is_generator_creation(struct pybpf_stack *st, __u64 frame,
 						  __u32 code_flags)
 {
+	const struct pybpf_target *t = &st->target;
 	__u8 *fblk;
 
 	if (!(t->flags & PYBPF_TARGET_SKIP_GEN_CREATION) || !(code_flags & CO_ANY_GENERATOR))
 		return false;
+	if (!frame)
+		frame = current_frame(t, st);
 	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
 	return fblk && (__u8)block_u64(fblk, &t->frame_span, t->off.frame_owner) ==
 			       FRAME_OWNED_BY_THREAD;
 }
 
-static __always_inline void push_call(struct pybpf_stack *st, __u64 frame,
-				      const struct pybpf_func_key *key)
+static __always_inline void push_call(struct pybpf_stack *st, const struct pybpf_func_key *key)
 {
 	struct pybpf_frame *f;
 	__u32 depth = st->depth;
@@ -422,15 +424,14 @@ static __always_inline void push_call(struct pybpf_stack *st, __u64 frame,
 	}
 	f = &st->frames[depth];
 	f->key = *key;
-	f->frame = frame;
 	f->subt = 0;
 	f->flags = recursion_flags(st, depth, key);
 	st->depth = depth + 1;
 	f->t0 = bpf_ktime_get_ns();
 }
 
-/* The key and code flags of the function the probe fires for; the frame is
- * read only when the probes do not nest (3.15) or the function is new. */
+/* The key and code flags of the function the probe fires for. Target memory
+ * is read (and *frame set) only for a function this CPU does not know yet. */
 static __always_inline int identify(struct pt_regs *ctx, struct pybpf_stack *st, __u32 pid,
 				    struct pybpf_func_key *key, __u64 *frame, __u32 *flags)
 {
@@ -443,10 +444,11 @@ static __always_inline int identify(struct pt_regs *ctx, struct pybpf_stack *st,
 	if (!slot)
 		return -1;
 	*frame = 0;
-	if (!(t->flags & PYBPF_TARGET_BALANCED) || !slot_matches(slot, &a))
+	if (!slot_matches(slot, &a)) {
 		*frame = current_frame(t, st);
-	if (!slot_matches(slot, &a) && learn_function(t, *frame, pid, &a, slot))
-		return -1;
+		if (learn_function(t, *frame, pid, &a, slot))
+			return -1;
+	}
 	key->name_tag = a.name_tag;
 	key->file_tag = a.file_tag;
 	key->pid = pid;
@@ -470,70 +472,68 @@ static __always_inline int on_call(struct pt_regs *ctx)
 		count_loss(PYBPF_LOSS_READ);
 		return 0;
 	}
-	if (!is_generator_creation(&st->target, frame, flags))
-		push_call(st, frame, &key);
+	if (!is_generator_creation(st, frame, flags))
+		push_call(st, &key);
 	return 0;
 }
 
-/* The Python frame below frame, past an entry frame pushed when C code
- * (here gen.throw()) called into the interpreter. */
-static __always_inline __u64 caller_frame(const struct pybpf_target *t, __u64 frame)
+/* A return that is not for the call on top of the stack (3.15 only): the
+ * __init__ shim frame returns with no entry (never a call for profilers); a
+ * generator resumed by throw() returns with no entry (a call for cProfile:
+ * counted, untimed); else the return is for a call deeper in the stack,
+ * whose callees' returns were missed, or for a call not traced at all. */
+static __always_inline void slow_return(struct pt_regs *ctx, struct pybpf_stack *st,
+					const struct probe_args *a, __u64 now)
 {
-	__u64 prev = read_ptr(frame + t->off.frame_previous);
-	__u8 owner = 0;
-
-	if (prev && !bpf_probe_read_user(&owner, 1, (void *)(prev + t->off.frame_owner)) &&
-	    owner >= FRAME_OWNED_BY_INTERPRETER)
-		prev = read_ptr(prev + t->off.frame_previous);
-	return prev;
-}
-
-/* A return with no traced call. 3.15 fires a return, and no entry, for the
- * __init__ shim frame (never a call for profilers) and for a generator
- * resumed by throw() (a call for cProfile): count the latter, untimed. */
-static __always_inline void unpaired_return(struct pt_regs *ctx, const struct pybpf_target *t,
-					    struct pybpf_stack *st, __u64 frame, __u64 now)
-{
-	__u64 code;
+	const struct pybpf_target *t = &st->target;
+	__u32 depth = st->depth, flags;
+	struct pybpf_func_key key;
+	__u64 frame, code, unused;
 	__u8 owner = 0xff;
-	__u32 depth = st->depth;
 
-	if (!frame || t->off.frame_owner == PYBPF_NO_OFFSET)
-		goto unpaired;
-	code = read_ptr(frame + t->off.frame_code) & t->off.code_ptr_mask;
-	if (!code)
-		goto unpaired;
-	if (read_s32(code + t->off.code_flags, 0) & CO_NO_MONITORING_EVENTS)
+	frame = current_frame(t, st);
+	code = frame ? read_ptr(frame + t->off.frame_code) & t->off.code_ptr_mask : 0;
+	flags = code ? (__u32)read_s32(code + t->off.code_flags, 0) : 0;
+	if (flags & CO_NO_MONITORING_EVENTS)
 		return;
-	bpf_probe_read_user(&owner, 1, (void *)(frame + t->off.frame_owner));
-	if (owner != FRAME_OWNED_BY_GENERATOR || depth >= PYBPF_MAX_DEPTH ||
-	    caller_frame(t, frame) != st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].frame)
-		goto unpaired;
-	struct pybpf_func_key key = {};
-	__u64 unused;
-	__u32 flags;
+	if (frame)
+		bpf_probe_read_user(&owner, 1, (void *)(frame + t->off.frame_owner));
+	if (owner == FRAME_OWNED_BY_GENERATOR && (flags & CO_ANY_GENERATOR) &&
+	    depth < PYBPF_MAX_DEPTH &&
+	    !identify(ctx, st, bpf_get_current_pid_tgid() >> 32, &key, &unused, &flags)) {
+		push_call(st, &key);
+		st->frames[depth & (PYBPF_MAX_DEPTH - 1)].t0 = now;
+		account(st, depth, now);
+		st->depth = depth;
+		count_loss(PYBPF_LOSS_UNTIMED_THROW);
+		return;
+	}
+	for (__u32 i = 1; i < PYBPF_MAX_DEPTH; i++) {
+		/* i < depth <= PYBPF_MAX_DEPTH, so the mask only convinces the verifier. */
+		__u32 idx = (depth - 1 - i) & (PYBPF_MAX_DEPTH - 1);
 
-	if (identify(ctx, st, bpf_get_current_pid_tgid() >> 32, &key, &unused, &flags))
-		goto unpaired;
-	push_call(st, frame, &key);
-	st->frames[depth & (PYBPF_MAX_DEPTH - 1)].t0 = now;
-	account(st, depth, now);
-	st->depth = depth;
-	count_loss(PYBPF_LOSS_UNTIMED_THROW);
-	return;
-unpaired:
+		if (i >= depth)
+			break;
+		if (st->frames[idx].key.name_tag != a->name_tag ||
+		    st->frames[idx].key.file_tag != a->file_tag)
+			continue;
+		count_losses(PYBPF_LOSS_UNPAIRED_CALL, i);
+		account(st, idx, now);
+		st->depth = idx;
+		return;
+	}
 	count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
 }
 
-/* Pops the call whose frame is returning; calls above it whose returns were
- * never seen are dropped (counted), a return with no traced call is counted. */
+/* Pops the call on top of the thread's stack: without a look where entries
+ * and returns nest (3.9/3.10), if the probe names its function otherwise. */
 static __always_inline int on_return(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	struct pybpf_target *t;
+	struct pybpf_frame *top;
 	struct pybpf_stack *st;
-	__u64 frame;
+	struct probe_args a;
 	__u32 depth;
 
 	st = thread_stack(pid, tid, false);
@@ -551,33 +551,16 @@ static __always_inline int on_return(struct pt_regs *ctx)
 		count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
 		return 0;
 	}
-	t = &st->target;
-	if (t->flags & PYBPF_TARGET_BALANCED) {
-		account(st, depth - 1, now);
-		st->depth = depth - 1;
-		return 0;
+	top = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)];
+	if (!(st->target.flags & PYBPF_TARGET_BALANCED)) {
+		read_args(ctx, &a);
+		if (top->key.name_tag != a.name_tag || top->key.file_tag != a.file_tag) {
+			slow_return(ctx, st, &a, now);
+			return 0;
+		}
 	}
-	if (t->flags & PYBPF_TARGET_BALANCED) {
-		account(st, depth - 1, now);
-		st->depth = depth - 1;
-		return 0;
-	}
-	frame = current_frame(t, st);
-	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
-		/* i < depth <= PYBPF_MAX_DEPTH, so the mask only convinces the verifier. */
-		__u32 idx = (depth - 1 - i) & (PYBPF_MAX_DEPTH - 1);
-
-		if (i >= depth)
-			break;
-		if (st->frames[idx].frame != frame)
-			continue;
-		if (i)
-			count_losses(PYBPF_LOSS_UNPAIRED_CALL, i);
-		account(st, idx, now);
-		st->depth = idx;
-		return 0;
-	}
-	unpaired_return(ctx, t, st, frame, now);
+	account(st, depth - 1, now);
+	st->depth = depth - 1;
 	return 0;
 }
 

@@ -103,7 +103,6 @@ enum pybpf_frame_flags {
 
 struct pybpf_frame {
 	struct pybpf_func_key key;
-	__u64 frame;  /* interpreter frame address, to pair the return */
 	__u64 t0;
 	__u64 subt;   /* time spent in traced callees */
 	__u32 flags;  /* enum pybpf_frame_flags */
