@@ -89,7 +89,6 @@ static void push(struct pybpf_stack *st, const struct pybpf_func_key *key, uint6
 
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
-	f->frame = 0x7ffd00000000ull + st->depth * 0x100;
 	f->t0 = t0;
 	f->subt = subt;
 	f->flags = flags;
