@@ -23,6 +23,7 @@ struct elf_file *elf_file__open(const char *path)
 		return NULL;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		goto fail_errno;
+	ef->fd = -1;
 	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ef->fd < 0)
 		goto fail;
@@ -45,7 +46,7 @@ void elf_file__close(struct elf_file *ef)
 		return;
 	if (ef->elf)
 		elf_end(ef->elf);
-	if (ef->fd > 0)
+	if (ef->fd >= 0)
 		close(ef->fd);
 	free(ef);
 	errno = saved;
@@ -74,7 +75,8 @@ static int symbol_in(struct elf_file *ef, Elf64_Word type, const char *name, uin
 	if (!scn || !gelf_getshdr(scn, &sh) || !sh.sh_entsize || !(data = elf_getdata(scn, NULL)))
 		return -ENOENT;
 	for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+		if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) == STT_FILE || GELF_ST_TYPE(sym.st_info) == STT_SECTION)
 			continue;
 		const char *s = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
 		if (s && !strcmp(s, name)) {
@@ -116,7 +118,7 @@ int elf_file__read_vaddr(struct elf_file *ef, uint64_t vaddr, void *buf, size_t 
 
 	for (size_t i = 0; i < nl; i++) {
 		struct elf_load *l = &loads[i];
-		if (vaddr < l->vaddr || vaddr + n > l->vaddr + l->filesz)
+		if (vaddr < l->vaddr || vaddr - l->vaddr > l->filesz || n > l->filesz - (vaddr - l->vaddr))
 			continue;
 		ssize_t got = pread(ef->fd, buf, n, (off_t)(l->offset + vaddr - l->vaddr));
 		return got == (ssize_t)n ? 0 : -EIO;

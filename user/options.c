@@ -164,6 +164,35 @@ static enum options_result check_target(struct pybpf_options *o, struct pybpf_er
 	return OPTIONS_RUN;
 }
 
+/* The long option named by "--name" or "--name=value", or NULL. */
+static const struct option *long_option_of(const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+
+	for (const struct option *o = long_options; o->name; o++) {
+		if (strlen(o->name) == len && !strncmp(o->name, arg + 2, len))
+			return o;
+	}
+	return NULL;
+}
+
+/* getopt's '?': say which option and what is wrong with it. */
+static void explain_bad_option(const char *arg, struct pybpf_err *err)
+{
+	const struct option *lo = !strncmp(arg, "--", 2) ? long_option_of(arg) : NULL;
+
+	if (lo && lo->has_arg == required_argument)
+		err_set(err, "option '--%s' needs a value (hint: pybpf-prof --help)", lo->name);
+	else if (lo)
+		err_set(err, "option '--%s' takes no value (hint: pybpf-prof --help)", lo->name);
+	else if (optopt && optopt < 256 && strchr("pdos", optopt))
+		err_set(err, "option '-%c' needs a value (hint: pybpf-prof --help)", optopt);
+	else if (optopt && optopt < 256)
+		err_set(err, "unknown option '-%c' (hint: pybpf-prof --help)", optopt);
+	else
+		err_set(err, "unknown option '%s' (hint: pybpf-prof --help)", arg);
+}
+
 enum options_result options_parse(int argc, char **argv, struct pybpf_options *o,
 				  struct pybpf_err *err)
 {
@@ -176,12 +205,7 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 	optind = 0; /* full reset, so tests can parse again */
 	while ((c = getopt_long(argc, argv, "+p:d:o:s:vhV", long_options, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			if (optopt && (optopt >= 256 || strchr("pdos", optopt)))
-				err_set(err, "option '%s' needs a value (hint: pybpf-prof --help)",
-					argv[optind - 1]);
-			else
-				err_set(err, "unknown option '%s' (hint: pybpf-prof --help)",
-					argv[optind - 1]);
+			explain_bad_option(argv[optind - 1], err);
 			return OPTIONS_USAGE;
 		}
 		enum options_result r = apply(c, optarg, o, err);

@@ -72,13 +72,26 @@ static int index_grow(struct pybpf_profile *p)
 	return 0;
 }
 
-long profile_find(const struct pybpf_profile *p, const char *filename, int32_t firstlineno,
-		  const char *name)
+/* Index of a label already made valid UTF-8, or -1. */
+static long find_sanitized(const struct pybpf_profile *p, const char *filename,
+			   int32_t firstlineno, const char *name)
 {
 	if (!p->index_cap)
 		return -1;
 	size_t slot = index_slot(p, filename, firstlineno, name);
 	return p->index[slot] ? (long)p->index[slot] - 1 : -1;
+}
+
+long profile_find(const struct pybpf_profile *p, const char *filename, int32_t firstlineno,
+		  const char *name)
+{
+	char *file_utf8 = utf8_sanitize(filename), *name_utf8 = utf8_sanitize(name);
+	long found = file_utf8 && name_utf8 ? find_sanitized(p, file_utf8, firstlineno, name_utf8)
+					    : -1;
+
+	free(file_utf8);
+	free(name_utf8);
+	return found;
 }
 
 long profile_intern(struct pybpf_profile *p, const char *filename, int32_t firstlineno,
@@ -89,7 +102,7 @@ long profile_intern(struct pybpf_profile *p, const char *filename, int32_t first
 
 	if (!file_utf8 || !name_utf8)
 		goto fail;
-	found = profile_find(p, file_utf8, firstlineno, name_utf8);
+	found = find_sanitized(p, file_utf8, firstlineno, name_utf8);
 	if (found >= 0) {
 		free(file_utf8);
 		free(name_utf8);

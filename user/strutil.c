@@ -68,13 +68,22 @@ char *escape_for_print(const char *s, char *buf, size_t n)
 		char tmp[5];
 		const char *piece = tmp;
 
+		size_t seq = *p >= 0x80 ? utf8_seq_len(p) : 0;
+		if (seq > 1) { /* a whole character, never split by truncation */
+			if (o + seq >= n)
+				break;
+			memcpy(buf + o, p, seq);
+			o += seq;
+			p += seq - 1;
+			continue;
+		}
 		if (*p == '\n')
 			piece = "\\n";
 		else if (*p == '\t')
 			piece = "\\t";
 		else if (*p == '\\')
 			piece = "\\\\";
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (*p < 0x20 || *p >= 0x7f) /* control, DEL, invalid UTF-8 */
 			snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
 		else
 			tmp[0] = (char)*p, tmp[1] = '\0';

@@ -27,9 +27,9 @@ bool map_entry__parse(const char *line, struct map_entry *out)
 	snprintf(out->path, sizeof(out->path), "%s", line + path_at);
 	out->path[strcspn(out->path, "\n")] = '\0';
 	/* A replaced file shows as "path (deleted)": keep the path, map_files still works. */
-	char *deleted = strstr(out->path, " (deleted)");
-	if (deleted && !deleted[10])
-		*deleted = '\0';
+	size_t len = strlen(out->path), tail = strlen(" (deleted)");
+	if (len > tail && !strcmp(out->path + len - tail, " (deleted)"))
+		out->path[len - tail] = '\0';
 	return true;
 }
 
@@ -44,6 +44,8 @@ bool python_version_from_name(const char *name, int *major, int *minor)
 	if (!p)
 		return false;
 	p += strlen("python3.");
+	if (*p < '0' || *p > '9')
+		return false;
 	long m = strtol(p, &end, 10);
 	if (end == p || m < 0 || m > 99)
 		return false;
