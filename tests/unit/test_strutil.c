@@ -242,7 +242,7 @@ static void test_escape(void **state)
 	expect_escaped("\x7f", "\\x7f");
 	expect_escaped("\x01\x1f\r\b\a", "\\x01\\x1f\\x0d\\x08\\x07");
 	expect_escaped(" ~", " ~");                            /* 0x20 and 0x7e are printable */
-	/* UTF-8 (and any byte from 0x80) passes through. */
+	/* Valid UTF-8 passes through. */
 	expect_escaped("\xc3\xa9t\xc3\xa9 \xe2\x82\xac", "\xc3\xa9t\xc3\xa9 \xe2\x82\xac");
 	expect_escaped("\x80\xff", "\\x80\\xff"); /* invalid UTF-8 never reaches the terminal raw */
 }
