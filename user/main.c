@@ -104,6 +104,16 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 	return 0;
 }
 
+static void unblock_stop_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+}
+
 static int open_stop_fds(const struct session *s, struct pollfd fds[3])
 {
 	sigset_t mask;
@@ -230,9 +240,10 @@ static int run_launch(const struct pybpf_options *o)
 	struct launch l;
 	int ret;
 
+	/* A command that never runs Python is a failure to profile, whatever its status. */
 	if (launch_start(o->cmd, &l, &err)) {
 		pybpf_warn("%s", err.msg);
-		return l.exited ? launch_exit_code(l.status) : 1;
+		return PYBPF_EXIT_FAIL;
 	}
 	if (python_target__inspect(l.pid, &s.t, &err) || start_tracing(&s, &err)) {
 		pybpf_warn("%s", err.msg);
@@ -246,6 +257,8 @@ static int run_launch(const struct pybpf_options *o)
 	if (why == STOP_SIGTERM)
 		kill(l.pid, SIGTERM);
 	ret = finish(&s);
+	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
+	unblock_stop_signals();
 	tracer__close(s.tr);
 	int child = wait_child(l.pid);
 	return ret ? ret : child;
