@@ -40,7 +40,8 @@ static int gone(pid_t pid, int status, char **cmd, struct launch *l, struct pybp
 {
 	l->exited = true;
 	l->status = status;
-	err_set(err, "%s (PID %d) ended before it ran a Python interpreter", cmd[0], pid);
+	err_set(err, "cannot profile %s (PID %d): it ended before it ran a Python interpreter",
+		cmd[0], pid);
 	return -1;
 }
 
