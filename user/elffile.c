@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,4 +199,60 @@ const char *elf_file__runpath(struct elf_file *ef)
 	const char *r = dynamic_string(ef, DT_RUNPATH, 0);
 
 	return r ? r : dynamic_string(ef, DT_RPATH, 0);
+}
+
+static Elf_Scn *section_named(struct elf_file *ef, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(ef->elf, shstrndx, sh.sh_name) : NULL;
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* "3.<minor>.<micro>" alone between NULs, an optional "+" or release tag after. */
+static bool is_version_string(const char *s, size_t len, const char *prefix, int *micro)
+{
+	size_t plen = strlen(prefix), i = plen;
+
+	if (len <= plen || len > plen + 12 || memcmp(s, prefix, plen))
+		return false;
+	if (s[i] < '0' || s[i] > '9')
+		return false;
+	int m = 0;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		m = m * 10 + (s[i] - '0');
+	for (; i < len; i++) {
+		if (!strchr("abrc+0123456789", s[i]))
+			return false;
+	}
+	*micro = m;
+	return true;
+}
+
+int elf_file__find_version(struct elf_file *ef, int minor, int *micro)
+{
+	Elf_Scn *scn = section_named(ef, ".rodata");
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	char prefix[16];
+
+	if (!data || !data->d_buf)
+		return -ENOENT;
+	snprintf(prefix, sizeof(prefix), "3.%d.", minor);
+	const char *buf = data->d_buf;
+	for (size_t i = 0; i < data->d_size;) {
+		const char *end = memchr(buf + i, '\0', data->d_size - i);
+		size_t len = end ? (size_t)(end - (buf + i)) : data->d_size - i;
+		if ((i == 0 || buf[i - 1] == '\0') && is_version_string(buf + i, len, prefix, micro))
+			return 0;
+		i += len + 1;
+	}
+	return -ENOENT;
 }

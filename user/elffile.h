@@ -35,6 +35,10 @@ struct usdt_note_info {
 int elf_file__usdt(struct elf_file *ef, const char *provider, const char *name,
 		   struct usdt_note_info *out);
 
+/* A NUL-delimited string in .rodata of the form "3.<minor>.<micro>..."
+ * (CPython's PY_VERSION before Py_Version existed). 0 and *micro set, or -ENOENT. */
+int elf_file__find_version(struct elf_file *ef, int minor, int *micro);
+
 /* DT_NEEDED entry i (NULL past the end), and DT_RUNPATH or DT_RPATH (NULL if none).
  * Pointers stay valid until close. */
 const char *elf_file__needed(struct elf_file *ef, size_t i);

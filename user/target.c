@@ -151,7 +151,8 @@ static void set_version(struct python_target *t, uint32_t hex)
 	snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
 }
 
-/* Py_Version (3.11+) from the file; else the file name. */
+/* Py_Version (3.11+) from the file; else the file name, with the micro
+ * version from PY_VERSION's string when the file has it. */
 static int detect_version(struct elf_file *ef, struct python_target *t, const char *exe_path)
 {
 	uint64_t addr;
@@ -165,6 +166,10 @@ static int detect_version(struct elf_file *ef, struct python_target *t, const ch
 	if (!python_version_from_name(t->binary, &t->major, &t->minor) &&
 	    !python_version_from_name(exe_path, &t->major, &t->minor))
 		return -ENOENT;
+	if (!elf_file__find_version(ef, t->minor, &t->micro)) {
+		snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
+		return 0;
+	}
 	t->micro = -1;
 	snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
 	return 0;

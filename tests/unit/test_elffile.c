@@ -500,6 +500,24 @@ static void test_open_close_no_leak(void **state)
 	assert_int_equal(count_open_fds(), before);
 }
 
+/* PY_VERSION's string in .rodata gives the micro version of old CPythons. */
+static void test_find_version(void **state)
+{
+	struct elf_file *ef = elf_file__open(PLAIN_FIXTURE);
+	int micro = -1;
+
+	(void)state;
+	assert_non_null(ef);
+	assert_int_equal(elf_file__find_version(ef, 9, &micro), 0);
+	assert_int_equal(micro, 7);
+	assert_int_equal(elf_file__find_version(ef, 10, &micro), -ENOENT);
+	elf_file__close(ef);
+	ef = elf_file__open(USDT_FIXTURE);
+	assert_non_null(ef);
+	assert_int_equal(elf_file__find_version(ef, 9, &micro), -ENOENT);
+	elf_file__close(ef);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_open_missing),
 		cmocka_unit_test(test_open_not_elf),
 		cmocka_unit_test(test_open_close_no_leak),
+		cmocka_unit_test(test_find_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
