@@ -4,10 +4,12 @@
 #include "pstats.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,7 +199,7 @@ static int open_temp(char *tmp)
 }
 
 /* Writes, flushes to disk (so the rename never exposes a short file) and closes. */
-static int write_and_close(const struct pybpf_profile *p, int fd)
+static int write_and_close(const struct pybpf_profile *p, int fd, bool sync)
 {
 	FILE *out = fdopen(fd, "wb");
 	int err;
@@ -208,7 +210,7 @@ static int write_and_close(const struct pybpf_profile *p, int fd)
 		return err;
 	}
 	err = pstats_write(p, out);
-	if (!err && fsync(fd))
+	if (!err && sync && fsync(fd))
 		err = -errno;
 	errno = 0;
 	if (fclose(out) && !err)
@@ -219,9 +221,17 @@ static int write_and_close(const struct pybpf_profile *p, int fd)
 int pstats_write_file(const struct pybpf_profile *p, const char *path)
 {
 	size_t n = strlen(path);
-	char *tmp = malloc(n + sizeof(".tmpXXXXXX"));
+	char *tmp;
 	int fd, err;
+	struct stat st;
 
+	/* A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place:
+	 * renaming a file over it would replace it. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		return fd < 0 ? -errno : write_and_close(p, fd, false);
+	}
+	tmp = malloc(n + sizeof(".tmpXXXXXX"));
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, path, n);
@@ -231,7 +241,7 @@ int pstats_write_file(const struct pybpf_profile *p, const char *path)
 		free(tmp);
 		return fd;
 	}
-	err = write_and_close(p, fd);
+	err = write_and_close(p, fd, true);
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err)

@@ -385,6 +385,22 @@ static void test_write_file_unwritable_dir(void **state)
 	remove_tmpdir(dir);
 }
 
+/* Writing to a device must not replace it (the file is renamed into place
+ * only for regular files). */
+static void test_write_file_device(void **state)
+{
+	struct pybpf_profile p;
+	struct stat st;
+
+	(void)state;
+	profile_init(&p);
+	assert_int_equal(profile_intern(&p, "a.py", 1, "f"), 0);
+	assert_int_equal(pstats_write_file(&p, "/dev/null"), 0);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_python_round_trip),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_write_file_errors),
+		cmocka_unit_test(test_write_file_device),
 		cmocka_unit_test(test_write_file_unwritable_dir),
 	};
 

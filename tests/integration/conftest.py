@@ -1,0 +1,484 @@
+"""Fixtures for pybpf-prof's integration tests.
+
+Interpreters with working USDT probes come from tests/provision.sh
+(--print-env --no-provision: this never downloads anything; `make
+integration` provisions first):
+  py3.9        Debian bullseye's python3.9 unpacked on the host, run directly
+  sid-py3.X    python3.X in a Debian sid chroot, run as
+               `chroot ROOT /usr/bin/python3.X ...`; the files it reads are
+               copied into ROOT/tmp/pybpf-tests/<session>/
+PYBPF_PY39, PYBPF_SID_ROOT and PYBPF_SID_PYTHONS in the environment override
+what provision.sh reports. An interpreter that is not there SKIPS its tests
+with a message saying so; one that is there but does not run FAILS.
+
+Everything runs with a deadline: child processes are read without blocking
+and killed (their process group, by id) when a deadline passes. Nothing
+waits by sleeping: tests synchronise on lines the processes print.
+"""
+
+import ast
+import json
+import os
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+INTEGRATION = REPO / "tests" / "integration"
+WORKLOADS_DIR = REPO / "tests" / "workloads"
+PYBPF_PROF = Path(os.environ.get("PYBPF_PROF") or REPO / "pybpf-prof")
+DEFAULT_INTERP_DIR = Path("/var/lib/pybpf-prof/interp")
+CHROOT_WORK = "/tmp/pybpf-tests"
+# Deadline for one pybpf-prof or interpreter run (the workloads take well
+# under a second; attaching takes about one).
+TIMEOUT = float(os.environ.get("PYBPF_TEST_TIMEOUT", "120"))
+
+# The environment of every target interpreter and of pybpf-prof (whose CMD
+# inherits it): nothing of the host's PYTHON* variables, fixed hash seed.
+TARGET_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+HELPER_SCRIPTS = ("cprofile_ref.py", "pstats_dump.py", "attach_target.py")
+WORKLOADS = sorted(p.stem for p in WORKLOADS_DIR.glob("*.py"))
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+# ---------------------------------------------------------------- interpreters
+
+
+def _provisioned_env():
+    """(variables, note): what tests/provision.sh --print-env reports."""
+    found, note = {}, ""
+    script = REPO / "tests" / "provision.sh"
+    if script.exists():
+        try:
+            res = subprocess.run(["bash", str(script), "--print-env", "--no-provision"],
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            note = "tests/provision.sh --print-env failed: %s" % exc
+        else:
+            if res.returncode == 0:
+                for line in res.stdout.splitlines():
+                    key, sep, value = line.partition("=")
+                    if sep and re.fullmatch(r"[A-Z0-9_]+", key):
+                        found[key] = " ".join(shlex.split(value)) if value else ""
+            else:
+                note = "tests/provision.sh --print-env: %s" % (res.stderr.strip() or res.returncode)
+    else:
+        note = "no tests/provision.sh"
+    for key in ("PYBPF_PY39", "PYBPF_SID_ROOT", "PYBPF_SID_PYTHONS"):
+        if os.environ.get(key):
+            found[key] = os.environ[key]
+    if os.environ.get("PYBPF_SID_PYTHONS"):
+        found["PYBPF_SID_USDT_PYTHONS"] = os.environ["PYBPF_SID_PYTHONS"]
+    return found, note
+
+
+PROVISIONED, PROVISION_NOTE = _provisioned_env()
+
+
+class Interp:
+    """One interpreter under test. `python` is its path as the target sees it;
+    `root` is the chroot it runs in (None: the host)."""
+
+    def __init__(self, ident, version, python, root=None):
+        self.id = ident
+        self.version = version  # "3.9"
+        self.python = python
+        self.root = Path(root) if root else None
+
+    @property
+    def host_binary(self):
+        """The interpreter's path on the host (where pybpf-prof finds it)."""
+        return self.host_path(self.python)
+
+    def cmd(self, *args):
+        """argv running this interpreter with args (target-side paths)."""
+        if self.root:
+            return ["chroot", str(self.root), self.python, *map(str, args)]
+        return [self.python, *map(str, args)]
+
+    def host_path(self, target_path):
+        target_path = str(target_path)
+        if self.root:
+            return self.root / target_path.lstrip("/")
+        return Path(target_path)
+
+    def __repr__(self):
+        return "Interp(%s)" % self.id
+
+
+def _interp_specs():
+    """[(id, version, python, root, why-absent-or-None)] for every interpreter
+    the tests run on, present or not."""
+    specs = []
+    py39 = PROVISIONED.get("PYBPF_PY39")
+    if py39 is None:  # no provision.sh answer: its default location
+        py39 = str(DEFAULT_INTERP_DIR / "bullseye/usr/bin/python3.9")
+    why = None
+    if not py39:
+        why = "bullseye python3.9 is not provisioned (run: sudo tests/provision.sh bullseye)"
+    elif not os.access(py39, os.X_OK):
+        why = "bullseye python3.9 not found at %s (run: sudo tests/provision.sh bullseye)" % py39
+    if why and PROVISION_NOTE:
+        why += "; " + PROVISION_NOTE
+    specs.append(("py3.9", "3.9", py39, None, why))
+
+    root = PROVISIONED.get("PYBPF_SID_ROOT")
+    if root is None:
+        root = str(DEFAULT_INTERP_DIR / "sid")
+    versions = PROVISIONED.get("PYBPF_SID_USDT_PYTHONS", PROVISIONED.get("PYBPF_SID_PYTHONS", ""))
+    versions = sorted(set(versions.split()) | {"3.15"}, key=lambda v: tuple(map(int, v.split("."))))
+    for version in versions:
+        python = "/usr/bin/python%s" % version
+        why = None
+        if not root:
+            why = "the sid chroot is not provisioned (run: sudo tests/provision.sh sid)"
+        elif not os.access(os.path.join(root, python.lstrip("/")), os.X_OK):
+            why = "sid chroot %s has no %s (run: sudo PYBPF_SID_PYTHONS=%s tests/provision.sh sid)" % (
+                root, python, version)
+        if why and PROVISION_NOTE:
+            why += "; " + PROVISION_NOTE
+        specs.append(("sid-py%s" % version, version, python, root, why))
+    return specs
+
+
+INTERP_SPECS = _interp_specs()
+_checked = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "nonroot: runs without root (drops privileges itself)")
+
+
+def pytest_generate_tests(metafunc):
+    if "interp" in metafunc.fixturenames:
+        metafunc.parametrize("interp", [s[0] for s in INTERP_SPECS], indirect=True)
+    if "workload" in metafunc.fixturenames:
+        metafunc.parametrize("workload", WORKLOADS)
+
+
+@pytest.fixture(autouse=True)
+def _require_root(request):
+    if request.node.get_closest_marker("nonroot") is None and not is_root():
+        pytest.skip("pybpf-prof integration tests need root (eBPF, uprobes, chroot); "
+                    "run: sudo make integration")
+
+
+@pytest.fixture
+def interp(request):
+    spec = next(s for s in INTERP_SPECS if s[0] == request.param)
+    ident, version, python, root, why = spec
+    if why:
+        pytest.skip("%s: %s" % (ident, why))
+    it = Interp(ident, version, python, root)
+    if ident not in _checked:
+        res = run(it.cmd("-c", "import sys; print('%d.%d' % sys.version_info[:2])"), timeout=60)
+        _checked[ident] = res
+    res = _checked[ident]
+    if res.returncode != 0 or res.stdout.strip() != version:
+        pytest.fail("%s does not run as expected: %s\nexit %s, stdout %r, stderr %r" % (
+            ident, " ".join(it.cmd("-c", "...")), res.returncode, res.stdout, res.stderr))
+    return it
+
+
+@pytest.fixture(scope="session")
+def prof():
+    """Path of the pybpf-prof binary under test."""
+    if not os.access(PYBPF_PROF, os.X_OK):
+        pytest.fail("pybpf-prof is not built at %s (run: make)" % PYBPF_PROF)
+    return str(PYBPF_PROF)
+
+
+# ---------------------------------------------------------------- workspaces
+
+
+class Workspace:
+    """A directory both the host and the target interpreter see, holding
+    copies of the helper scripts and workloads. Paths handed out are
+    target-side strings; host() maps them to host paths."""
+
+    def __init__(self, interp, host_dir, target_dir):
+        self.interp = interp
+        self.host_dir = Path(host_dir)
+        self.target_dir = target_dir
+        (self.host_dir / "workloads").mkdir(parents=True, exist_ok=True)
+        for name in HELPER_SCRIPTS:
+            shutil.copy(INTEGRATION / name, self.host_dir / name)
+        for src in WORKLOADS_DIR.glob("*.py"):
+            shutil.copy(src, self.host_dir / "workloads" / src.name)
+        self._n = 0
+
+    def script(self, name):
+        return "%s/%s" % (self.target_dir, name)
+
+    def workload(self, name):
+        return "%s/workloads/%s.py" % (self.target_dir, name)
+
+    def host(self, target_path):
+        target_path = str(target_path)
+        assert target_path.startswith(self.target_dir + "/"), target_path
+        return self.host_dir / target_path[len(self.target_dir) + 1:]
+
+    def mkdir(self, prefix):
+        """A fresh directory for one test's files (target-side path)."""
+        self._n += 1
+        name = "%s-%d" % (re.sub(r"[^A-Za-z0-9_.-]+", "_", prefix)[:60], self._n)
+        (self.host_dir / name).mkdir()
+        return "%s/%s" % (self.target_dir, name)
+
+
+_workspaces = {}
+
+
+@pytest.fixture(scope="session")
+def _workspace_registry(tmp_path_factory):
+    made = []
+    yield tmp_path_factory, made
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def ws(interp, _workspace_registry):
+    factory, made = _workspace_registry
+    if interp.id not in _workspaces:
+        if interp.root:
+            host_dir = interp.root / CHROOT_WORK.lstrip("/") / uuid.uuid4().hex[:12]
+            host_dir.mkdir(parents=True)
+            made.append(host_dir)
+            target_dir = "%s/%s" % (CHROOT_WORK, host_dir.name)
+        else:
+            host_dir = factory.mktemp(interp.id)
+            target_dir = str(host_dir)
+        _workspaces[interp.id] = Workspace(interp, host_dir, target_dir)
+    return _workspaces[interp.id]
+
+
+# ---------------------------------------------------------------- processes
+
+
+class Result:
+    def __init__(self, argv, returncode, stdout, stderr):
+        self.argv, self.returncode, self.stdout, self.stderr = argv, returncode, stdout, stderr
+
+    def describe(self):
+        return "command: %s\nexit status: %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+            shlex.join(map(str, self.argv)), self.returncode, _clip(self.stdout), _clip(self.stderr))
+
+
+def _clip(text, limit=6000):
+    if len(text) <= limit:
+        return text
+    return text[:limit // 2] + "\n[... %d characters ...]\n" % (len(text) - limit) + text[-limit // 2:]
+
+
+class Proc:
+    """A child process (in its own process group) whose stdout and stderr are
+    collected without blocking; every wait has a deadline, after which the
+    group is killed and the test fails with what the process printed."""
+
+    def __init__(self, argv, env=None, stdin=True):
+        self.argv = [str(a) for a in argv]
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=TARGET_ENV if env is None else env, start_new_session=True)
+        self.pid = self.p.pid
+        self.started = time.monotonic()
+        self.buf = {"stdout": bytearray(), "stderr": bytearray()}
+        self.sel = selectors.DefaultSelector()
+        for name in ("stdout", "stderr"):
+            f = getattr(self.p, name)
+            os.set_blocking(f.fileno(), False)
+            self.sel.register(f, selectors.EVENT_READ, name)
+
+    # -- reading
+    def _pump(self, timeout):
+        """Read what is available within timeout. False once both pipes are at EOF."""
+        if not self.sel.get_map():
+            return False
+        for key, _ in self.sel.select(max(0.0, timeout)):
+            try:
+                data = os.read(key.fd, 65536)
+            except BlockingIOError:
+                continue
+            if data:
+                self.buf[key.data] += data
+            else:
+                self.sel.unregister(key.fileobj)
+                key.fileobj.close()
+        return True
+
+    def text(self, stream):
+        return self.buf[stream].decode("utf-8", "replace")
+
+    def describe(self):
+        self._pump(0)
+        return "command: %s\nexit status: %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+            shlex.join(self.argv), self.p.poll(), _clip(self.text("stdout")), _clip(self.text("stderr")))
+
+    def wait_line(self, stream, pattern, timeout=TIMEOUT, what=None):
+        """The first complete line on stream matching the regex pattern."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            for line in self.text(stream).splitlines(keepends=True):
+                if line.endswith("\n") and rx.match(line):
+                    return line.rstrip("\n")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                pytest.fail("timed out after %gs waiting for %s (a line matching %r on %s)\n%s" % (
+                    timeout, what or "output", pattern, stream, self.describe()))
+            if not self._pump(left):
+                try:
+                    self.p.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+                pytest.fail("%s closed its output without printing %s (a line matching %r on %s)\n%s" % (
+                    self.argv[0], what or "the expected line", pattern, stream, self.describe()))
+
+    # -- writing and signalling
+    def write(self, data):
+        self.p.stdin.write(data.encode())
+        self.p.stdin.flush()
+
+    def close_stdin(self):
+        if self.p.stdin and not self.p.stdin.closed:
+            self.p.stdin.close()
+
+    def send_signal(self, sig):
+        assert self.p.poll() is None, "%s already exited\n%s" % (self.argv[0], self.describe())
+        os.kill(self.pid, sig)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def wait(self, timeout=TIMEOUT, what=None):
+        """Wait for exit and EOF on both pipes; returns a Result."""
+        deadline = time.monotonic() + timeout
+        while self._pump(deadline - time.monotonic()):
+            if time.monotonic() >= deadline:
+                break
+        try:
+            self.p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        if self.p.poll() is None or self.sel.get_map():
+            still = "still running" if self.p.poll() is None else "exited but its output is still open"
+            self.kill()
+            pytest.fail("timed out after %gs waiting for %s to exit (%s)\n%s" % (
+                timeout, what or self.argv[0], still, self.describe()))
+        self.close_stdin()
+        return Result(self.argv, self.p.returncode, self.text("stdout"), self.text("stderr"))
+
+    def kill(self):
+        """SIGKILL the process group while its leader is not yet reaped."""
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.p.wait()
+        self.close_stdin()
+
+
+@pytest.fixture
+def procs():
+    """Spawner whose processes are killed at teardown if still running."""
+    started = []
+
+    def spawn(argv, env=None, stdin=True):
+        proc = Proc(argv, env=env, stdin=stdin)
+        started.append(proc)
+        return proc
+
+    yield spawn
+    for proc in started:
+        proc.kill()
+        for f in (proc.p.stdout, proc.p.stderr):
+            if f and not f.closed:
+                f.close()
+
+
+def run(argv, timeout=TIMEOUT, env=None, input=None):
+    """Run to completion with a deadline; returns a Result."""
+    proc = Proc(argv, env=env, stdin=input is not None)
+    try:
+        if input is not None:
+            proc.write(input)
+            proc.close_stdin()
+        return proc.wait(timeout)
+    finally:
+        proc.kill()
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def pstats_json(interp, ws, prof_target_path, *sort_keys):
+    """The target interpreter's own pstats view of a profile file (pstats_dump.py)."""
+    res = run(interp.cmd(ws.script("pstats_dump.py"), prof_target_path, *sort_keys))
+    assert res.returncode == 0, "%s's pstats cannot load %s:\n%s" % (
+        interp.id, prof_target_path, res.describe())
+    return json.loads(res.stdout)
+
+
+_references = {}
+
+
+def reference(interp, ws, workload):
+    """(stats json, workload stdout, exit status) of cProfile over workload's
+    main() on this interpreter, made once per session."""
+    key = (interp.id, workload)
+    if key not in _references:
+        d = ws.mkdir("ref-" + workload)
+        out = d + "/ref.prof"
+        res = run(interp.cmd(ws.script("cprofile_ref.py"), ws.workload(workload), out))
+        assert res.returncode in (0, expected_status(workload)) and not res.stderr, (
+            "cProfile reference run failed:\n" + res.describe())
+        _references[key] = (pstats_json(interp, ws, out), res.stdout, res.returncode)
+    return _references[key]
+
+
+def expected_status(workload):
+    """A workload's exit status: tests/workloads/exit_status.py leaves with 3."""
+    return 3 if workload == "exit_status" else 0
+
+
+def module_level_code(workload):
+    """{(name, firstlineno)} of the code objects run when the workload file is
+    executed as a script besides main()'s callees: <module> and the bodies of
+    its top-level classes (the cProfile reference imports the file
+    unprofiled, so only pybpf-prof's launch mode sees these)."""
+    tree = ast.parse((WORKLOADS_DIR / (workload + ".py")).read_text())
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            found.add((node.name, min([node.lineno] + [d.lineno for d in node.decorator_list])))
+    return found
+
+
+def unseen_closes(workload):
+    """The workload's UNSEEN_CLOSES ({function name: closes}), or {}."""
+    tree = ast.parse((WORKLOADS_DIR / (workload + ".py")).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "UNSEEN_CLOSES" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}

@@ -1,0 +1,477 @@
+"""pybpf-prof against real interpreters with USDT probes (needs root).
+
+The reference for every count is cProfile on the same interpreter
+(cprofile_ref.py); both profiles are read back by that interpreter's own
+pstats (pstats_dump.py). For each function of the workload file, ncalls,
+total and primitive, must be exactly equal.
+"""
+
+import difflib
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (INTERP_SPECS, REPO, TIMEOUT, WORKLOADS_DIR, expected_status, is_root,
+                      module_level_code, pstats_json, reference, run, unseen_closes)
+
+TRACING_RX = re.compile(r"^pybpf-prof: tracing PID (\d+)\b")
+PROFILE_RX = re.compile(r"^Profile of PID (\d+)\b.*$", re.M)
+TOTAL_RX = re.compile(r"^ +(\d+) function calls(?: \((\d+) primitive calls\))? in \d+\.\d{3} seconds$")
+TITLE = "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
+ROW_RX = re.compile(r"^ *(\d+(?:/\d+)?) (?:(?: *\d+\.\d{3}| {8}) ){4}(.+)$")
+ERROR_RX = re.compile(r"^pybpf-prof: .+: .+$")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+class Report:
+    """pybpf-prof's stdout: [CMD's own output] "Profile of PID N ..." "" and
+    then pstats' print_stats text (and pybpf-prof's notes after the table)."""
+
+    def __init__(self, stdout):
+        m = PROFILE_RX.search(stdout)
+        assert m, "no 'Profile of PID' line on stdout:\n" + stdout[-4000:]
+        self.pid = int(m.group(1))
+        self.preamble = stdout[:m.start()]
+        lines = stdout[m.end():].split("\n")[1:]
+        assert lines and lines[0] == "", (
+            "the 'Profile of PID' line is not followed by a blank line:\n" + stdout[m.start():][:2000])
+        total = next((i for i, line in enumerate(lines) if TOTAL_RX.match(line)), None)
+        assert total is not None, "no 'N function calls ... in S seconds' line:\n" + stdout[m.start():][:3000]
+        self.total_calls = int(TOTAL_RX.match(lines[total]).group(1))
+        prim = TOTAL_RX.match(lines[total]).group(2)
+        self.prim_calls = int(prim) if prim else self.total_calls
+        self.rows, self.pstats_lines = [], lines[total:]
+        if TITLE in lines:
+            title = lines.index(TITLE)
+            end = lines.index("", title) if "" in lines[title:] else len(lines)
+            for line in lines[title + 1:end]:
+                row = ROW_RX.match(line)
+                assert row, "cannot parse table row %r" % line
+                self.rows.append((row.group(1), row.group(2)))
+            self.pstats_lines = lines[total:end]
+        self.text = stdout[m.start():]
+
+
+def pstats_text_lines(text):
+    """print_stats output from its 'function calls' line to the table's end."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if TOTAL_RX.match(line))
+    if TITLE not in lines:
+        return lines[start:start + 1]
+    title = lines.index(TITLE)
+    end = lines.index("", title) if "" in lines[title:] else len(lines)
+    return lines[start:end]
+
+
+def version_rx(version):
+    return r"(?<![\d.])%s(?!\d)" % re.escape(version)
+
+
+def check_tracing_line(stderr, interp, pid, only=True):
+    """The one 'pybpf-prof: tracing PID <pid>' line naming version, binary, backend."""
+    lines = stderr.splitlines()
+    tracing = [line for line in lines if TRACING_RX.match(line)]
+    assert len(tracing) == 1, "expected one 'pybpf-prof: tracing PID' line on stderr, got:\n" + stderr
+    line = tracing[0]
+    assert int(TRACING_RX.match(line).group(1)) == pid, "tracing line names PID %s, expected %d" % (
+        line, pid)
+    assert re.search(version_rx(interp.version), line), "tracing line does not name Python %s: %s" % (
+        interp.version, line)
+    assert "python%s" % interp.version in line, "tracing line does not name the binary: " + line
+    assert "usdt" in line, "tracing line does not name the backend (usdt): " + line
+    if only:
+        assert lines == tracing, "stderr has more than the tracing line:\n" + stderr
+
+
+def assert_error(res, status, must_match=None, what=""):
+    """Exit status, nothing on stdout, exactly one 'pybpf-prof: what: why' line on stderr."""
+    context = "\n" + res.describe()
+    assert res.returncode == status, "expected exit status %d%s%s" % (status, what, context)
+    assert res.stdout == "", "expected nothing on stdout" + context
+    assert res.stderr.count("\n") == 1 and res.stderr.endswith("\n"), (
+        "expected exactly one line on stderr" + context)
+    assert ERROR_RX.match(res.stderr.rstrip("\n")), (
+        "stderr is not 'pybpf-prof: <what failed>: <why>'" + context)
+    if must_match:
+        assert re.search(must_match, res.stderr, re.I), (
+            "the message does not match /%s/%s" % (must_match, context))
+
+
+def fmt_calls(nc_cc):
+    nc, cc = nc_cc
+    return str(nc) if nc == cc else "%d/%d" % (nc, cc)
+
+
+def compare_counts(ours, ref, wl_path, workload, launch, version):
+    """ncalls (total and primitive) of every function of the workload file."""
+
+    def pick(data):
+        return {(e[1], e[2]): (e[3], e[4]) for e in data["entries"] if e[0] == wl_path}
+
+    o, r = pick(ours), pick(ref)
+    alternatives = {key: [calls] for key, calls in r.items()}
+    # Closes of suspended generators that only cProfile's presence makes
+    # run (see tests/workloads/generators_abandoned.py).
+    vt = tuple(map(int, version.split(".")))
+    for key, calls in r.items():
+        unseen = unseen_closes(workload).get(key[1], 0)
+        if unseen and vt >= (3, 13):
+            seen_by_usdt = (calls[0] - unseen, calls[1] - unseen)
+            alternatives[key] = [seen_by_usdt] if vt >= (3, 14) else [calls, seen_by_usdt]
+    assert any(name == "main" and calls == (1, 1) for (line, name), calls in r.items()), (
+        "the cProfile reference has no main() called once for %s: %r" % (wl_path, r))
+    extra_ok = module_level_code(workload) if launch else set()
+    problems = []
+    for key in sorted(r.keys() - o.keys()):
+        problems.append("  missing from pybpf-prof: %d(%s)  cProfile ncalls %s" % (
+            key[0], key[1], fmt_calls(r[key])))
+    for key in sorted(o.keys() - r.keys()):
+        line, name = key
+        if launch and (name == "<module>" or (name, line) in extra_ok) and o[key] == (1, 1):
+            continue
+        problems.append("  only in pybpf-prof: %d(%s)  ncalls %s" % (line, name, fmt_calls(o[key])))
+    for key in sorted(o.keys() & r.keys()):
+        if o[key] not in alternatives[key]:
+            expect = " or ".join(fmt_calls(c) for c in alternatives[key])
+            note = "" if alternatives[key] == [r[key]] else " (cProfile %s less %d unseen closes)" % (
+                fmt_calls(r[key]), unseen_closes(workload)[key[1]])
+            problems.append("  %d(%s): pybpf-prof ncalls %s, expected %s%s" % (
+                key[0], key[1], fmt_calls(o[key]), expect, note))
+    assert not problems, "call counts of %s differ from cProfile's (%d of %d functions):\n%s" % (
+        wl_path, len(problems), len(r), "\n".join(problems))
+    times = ["  %d(%s): tottime %.9f > cumtime %.9f" % (e[1], e[2], e[5], e[6])
+             for e in ours["entries"] if e[0] == wl_path and e[5] > e[6] + 1e-9]
+    negative = ["  %s:%d(%s): %r" % tuple(e[:3] + [e[3:]]) for e in ours["entries"]
+                if min(e[5], e[6]) < 0 or e[4] > e[3] or e[4] < 0]
+    assert not times, "pybpf-prof's own time exceeds its cumulative time:\n" + "\n".join(times)
+    assert not negative, "impossible figures (cc > nc or negative) in pybpf-prof's file:\n" + "\n".join(
+        negative)
+
+
+def check_totals(report, ours):
+    assert (report.total_calls, report.prim_calls) == (ours["total_calls"], ours["prim_calls"]), (
+        "printed totals %d (%d primitive) differ from the -o file's %d (%d primitive)" % (
+            report.total_calls, report.prim_calls, ours["total_calls"], ours["prim_calls"]))
+
+
+def launch(prof, interp, ws, workload, *opts, argv=None):
+    """pybpf-prof [opts] -o DIR/ours.prof -- <python> <workload>; (Result, ours.prof)."""
+    d = ws.mkdir("launch-" + workload)
+    out = d + "/ours.prof"
+    cmd = argv if argv is not None else interp.cmd(ws.workload(workload))
+    res = run([prof, "-o", str(ws.host(out)), *opts, "--", *cmd])
+    return res, out
+
+
+_attach_expected = {}
+
+
+def untraced_attach_output(interp, ws, workload, rounds):
+    """What attach_target.py prints, and its status, when nothing traces it."""
+    key = (interp.id, workload, rounds)
+    if key not in _attach_expected:
+        res = run(interp.cmd(ws.script("attach_target.py"), ws.workload(workload), rounds),
+                  input="go\n" * rounds)
+        assert res.returncode == expected_status(workload) and not res.stderr, res.describe()
+        _attach_expected[key] = res
+    return _attach_expected[key]
+
+
+def start_target(procs, interp, ws, workload, rounds=1):
+    """attach_target.py, blocked on stdin after printing 'ready'."""
+    target = procs(interp.cmd(ws.script("attach_target.py"), ws.workload(workload), rounds))
+    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
+    return target
+
+
+def attach(prof, procs, target, *opts):
+    """pybpf-prof -p PID [opts], returned once its probes are live."""
+    tracer = procs([prof, "-p", str(target.pid), *opts], stdin=False)
+    tracer.wait_line("stderr", TRACING_RX.pattern, what="pybpf-prof's 'tracing PID' line")
+    return tracer
+
+
+def finish_target(target, expected, rounds=1):
+    """Let the target run its remaining rounds; its output must be intact."""
+    target.write("go\n" * rounds)
+    res = target.wait(what="the target")
+    assert res.returncode == expected.returncode, "target exit status %d, untraced %d\n%s" % (
+        res.returncode, expected.returncode, res.describe())
+    assert res.stdout == expected.stdout, "target output differs from an untraced run:\n" + "\n".join(
+        difflib.unified_diff(expected.stdout.splitlines(), res.stdout.splitlines(), "untraced",
+                             "after pybpf-prof", lineterm=""))
+    assert res.stderr == "", "target wrote on stderr:\n" + res.stderr
+
+
+# ---------------------------------------------------------------- launch mode
+
+
+def test_counts_match_cprofile(prof, interp, ws, workload):
+    """-- CMD: per-function ncalls of the workload file equal cProfile's."""
+    ref, ref_stdout, ref_status = reference(interp, ws, workload)
+    res, out = launch(prof, interp, ws, workload)
+    assert res.returncode == expected_status(workload), (
+        "exit status %d, CMD's is %d\n%s" % (res.returncode, expected_status(workload), res.describe()))
+    report = Report(res.stdout)
+    assert report.preamble == ref_stdout, (
+        "the workload's output (before the report) differs from its untraced output:\n"
+        + res.describe())
+    check_tracing_line(res.stderr, interp, report.pid)
+    ours = pstats_json(interp, ws, out)
+    compare_counts(ours, ref, ws.workload(workload), workload, True, interp.version)
+    check_totals(report, ours)
+
+
+@pytest.mark.parametrize("status", [0, 42])
+def test_exit_status_passed_through(prof, interp, ws, status):
+    res, out = launch(prof, interp, ws, "inline",
+                      argv=interp.cmd("-c", "import sys\ndef f(): sys.exit(%d)\nf()" % status))
+    assert res.returncode == status, "CMD exited %d, pybpf-prof %d\n%s" % (
+        status, res.returncode, res.describe())
+    report = Report(res.stdout)
+    check_tracing_line(res.stderr, interp, report.pid)
+    ours = pstats_json(interp, ws, out)
+    assert ours["stats"].get("<string>:2(f)", [0])[0] == 1, (
+        "f() of the -c program is not in the profile once: %r" % ours["stats"].get("<string>:2(f)"))
+
+
+SORT_KEYS = [None, "calls", "tottime", "pcalls", "filename", "name", "line", "nfl", "stdname"]
+
+
+@pytest.mark.parametrize("key", SORT_KEYS, ids=[k or "default" for k in SORT_KEYS])
+def test_sort_order(prof, interp, ws, key):
+    """-s KEY: rows in pstats.Stats(file).sort_stats(KEY) order, and the text
+    from 'function calls' to the table's end is what pstats prints."""
+    res, out = launch(prof, interp, ws, "methods", *(["-s", key] if key else []))
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    pkey = key or "cumulative"
+    ours = pstats_json(interp, ws, out, pkey)
+    want = ours["orders"][pkey]
+    got = [func for _, func in report.rows]
+    assert got, "no table rows in the report:\n" + res.stdout[-3000:]
+    if got != want["rows"]:
+        diff = "\n".join(difflib.unified_diff(want["rows"], got, "pstats sort_stats(%r)" % pkey,
+                                              "pybpf-prof -s %s" % key, lineterm="", n=2))
+        pytest.fail("row order differs from pstats' for %r:\n%s" % (pkey, diff[:8000]))
+    assert ("   Ordered by: " + want["title"]) in report.pstats_lines, (
+        "no '   Ordered by: %s' line:\n%s" % (want["title"], "\n".join(report.pstats_lines[:6])))
+    expect = pstats_text_lines(want["text"])
+    if report.pstats_lines != expect:
+        diff = "\n".join(difflib.unified_diff(expect, report.pstats_lines, "pstats print_stats()",
+                                              "pybpf-prof", lineterm="", n=1))
+        pytest.fail("report text differs from pstats' print_stats of the -o file:\n" + diff[:8000])
+
+
+def test_limit(prof, interp, ws):
+    """--limit N: the first N rows of the sorted table, as print_stats(N)."""
+    res, out = launch(prof, interp, ws, "methods", "-s", "calls", "--limit", "5")
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    ours = pstats_json(interp, ws, out, "calls@5")
+    want = ours["orders"]["calls@5"]
+    assert len(want["rows"]) > 5, "the profile has too few functions for the test"
+    assert [f for _, f in report.rows] == want["rows"][:5], (
+        "rows %r, expected %r" % ([f for _, f in report.rows], want["rows"][:5]))
+    expect = pstats_text_lines(want["text"])
+    assert report.pstats_lines == expect, "report text differs from pstats' print_stats(5):\n" + "\n".join(
+        difflib.unified_diff(expect, report.pstats_lines, "pstats", "pybpf-prof", lineterm=""))
+
+
+# ---------------------------------------------------------------- -p mode
+
+
+def test_attach_counts_match_cprofile(prof, interp, ws, procs, workload):
+    """-p PID: attach while the target waits on stdin, let it run main();
+    pybpf-prof exits 0 when the target exits, counts equal cProfile's."""
+    ref = reference(interp, ws, workload)[0]
+    expected = untraced_attach_output(interp, ws, workload, 1)
+    out = ws.mkdir("attach-" + workload) + "/ours.prof"
+    target = start_target(procs, interp, ws, workload)
+    tracer = attach(prof, procs, target, "-o", str(ws.host(out)))
+    finish_target(target, expected)
+    res = tracer.wait(what="pybpf-prof after the target exited")
+    assert res.returncode == 0, "pybpf-prof did not exit 0 on target exit\n" + res.describe()
+    report = Report(res.stdout)
+    assert report.pid == target.pid and report.preamble == "", res.describe()
+    check_tracing_line(res.stderr, interp, target.pid)
+    ours = pstats_json(interp, ws, out)
+    compare_counts(ours, ref, ws.workload(workload), workload, False, interp.version)
+    check_totals(report, ours)
+
+
+def test_duration(prof, interp, ws, procs):
+    """-p PID -d 2 against a target blocked on stdin: stops after 2 s, exit 0,
+    report printed; the target is unharmed."""
+    expected = untraced_attach_output(interp, ws, "recursion", 1)
+    target = start_target(procs, interp, ws, "recursion")
+    spawned = time.monotonic()
+    tracer = attach(prof, procs, target, "-d", "2")
+    live = time.monotonic()
+    res = tracer.wait(timeout=2 + TIMEOUT, what="pybpf-prof -d 2")
+    done = time.monotonic()
+    assert res.returncode == 0, res.describe()
+    assert done - spawned >= 1.9, "pybpf-prof -d 2 stopped after %.2f s\n%s" % (done - spawned,
+                                                                                 res.describe())
+    assert done - live <= 2 + 10, "pybpf-prof -d 2 ran %.2f s after its probes were live" % (done - live)
+    report = Report(res.stdout)
+    assert report.pid == target.pid and report.preamble == "", res.describe()
+    check_tracing_line(res.stderr, interp, target.pid)
+    assert target.alive(), "the target died:\n" + target.describe()
+    finish_target(target, expected)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_stops_tracing(prof, interp, ws, procs, sig):
+    """SIGINT/SIGTERM to pybpf-prof -p: exit 0 with a report of what ran so
+    far (one main(), counts equal cProfile's); the target keeps running."""
+    ref = reference(interp, ws, "recursion")[0]
+    expected = untraced_attach_output(interp, ws, "recursion", 2)
+    out = ws.mkdir("signal-%d" % sig) + "/ours.prof"
+    target = start_target(procs, interp, ws, "recursion", rounds=2)
+    tracer = attach(prof, procs, target, "-o", str(ws.host(out)))
+    target.write("go\n")
+    target.wait_line("stdout", r"round 0 done$", what="the target's first round")
+    tracer.send_signal(sig)
+    res = tracer.wait(what="pybpf-prof after %s" % sig.name)
+    assert res.returncode == 0, "pybpf-prof did not exit 0 on %s\n%s" % (sig.name, res.describe())
+    report = Report(res.stdout)
+    assert report.pid == target.pid and report.preamble == "", res.describe()
+    check_tracing_line(res.stderr, interp, target.pid)
+    ours = pstats_json(interp, ws, out)
+    compare_counts(ours, ref, ws.workload("recursion"), "recursion", False, interp.version)
+    assert target.alive(), "the target died with pybpf-prof:\n" + target.describe()
+    # The first round's output is already in; the second runs untraced now.
+    finish_target(target, expected, rounds=1)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_no_such_pid(prof):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert not os.path.exists("/proc/%d" % gone.pid), "PID %d was reused" % gone.pid
+    assert_error(run([prof, "-p", str(gone.pid)]), 1)
+
+
+def test_not_python(prof, procs):
+    target = procs(["sleep", "100"], stdin=False)
+    res = run([prof, "-p", str(target.pid)])
+    assert_error(res, 1, r"python", " for a process that is not Python (sleep)")
+    assert target.alive(), "pybpf-prof killed the process it refused"
+
+
+def _pyenv_312():
+    roots = []
+    try:
+        res = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30)
+        if res.returncode == 0 and res.stdout.strip():
+            roots.append(res.stdout.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    roots.append(os.path.expanduser("~/.pyenv"))
+    for root in roots:
+        for version in sorted(Path(root, "versions").glob("3.12*")):
+            binary = version / "bin" / "python3.12"
+            if os.access(binary, os.X_OK):
+                return str(binary)
+    return None
+
+
+UNSUPPORTED = {
+    # Debian bookworm's 3.11: the notes are there but function__entry never fires.
+    "host-3.11": ("3.11", lambda: "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK)
+                  else None),
+    # pyenv builds without --with-dtrace: no probes at all.
+    "pyenv-3.12": ("3.12", _pyenv_312),
+}
+
+
+@pytest.mark.parametrize("which", sorted(UNSUPPORTED))
+def test_unsupported_python_attach(prof, procs, which):
+    version, find = UNSUPPORTED[which]
+    binary = find()
+    if not binary:
+        pytest.skip("no %s interpreter on this host" % which)
+    target = procs([binary, "-c", "import sys; print('ready', flush=True); sys.stdin.readline()"])
+    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
+    res = run([prof, "-p", str(target.pid)])
+    assert_error(res, 1, version_rx(version), " for Python %s (%s)" % (version, binary))
+    assert target.alive(), "pybpf-prof killed the process it refused"
+    target.write("\n")
+    assert target.wait().returncode == 0
+
+
+@pytest.mark.parametrize("which", sorted(UNSUPPORTED))
+def test_unsupported_python_launch(prof, which):
+    version, find = UNSUPPORTED[which]
+    binary = find()
+    if not binary:
+        pytest.skip("no %s interpreter on this host" % which)
+    res = run([prof, "--", binary, "-c", "print('the command ran')"])
+    assert_error(res, 1, version_rx(version), " for Python %s (%s)" % (version, binary))
+
+
+USAGE_ERRORS = {
+    "unknown-long-option": ["--no-such-option", "-p", "1"],
+    "unknown-short-option": ["-Z", "-p", "1"],
+    "pid-and-command": ["-p", "1", "--", "/bin/true"],
+    "pid-not-a-number": ["-p", "abc"],
+    "pid-trailing-junk": ["-p", "12x"],
+    "pid-missing-argument": ["-p"],
+    "negative-duration": ["--duration", "-1", "-p", "1"],
+    "duration-not-a-number": ["-d", "soon", "-p", "1"],
+    "bogus-sort-key": ["-s", "bogus", "-p", "1"],
+    "limit-not-a-number": ["--limit", "many", "-p", "1"],
+    "bogus-backend": ["--backend", "bogus", "-p", "1"],
+    "no-target": [],
+    "empty-command": ["--"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
+def test_usage_error(prof, case):
+    assert_error(run([prof, *USAGE_ERRORS[case]]), 64, what=" (usage error) for %s" % shlex.join(
+        USAGE_ERRORS[case]))
+
+
+def _as_nobody(argv):
+    if not is_root():
+        return list(argv)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+
+
+def _py39_or_skip():
+    ident, version, python, root, why = INTERP_SPECS[0]
+    if why:
+        pytest.skip("py3.9: " + why)
+    return python
+
+
+@pytest.mark.nonroot
+def test_not_root_launch(prof):
+    """Without root: exit 1 naming root/capabilities, before running CMD."""
+    python = _py39_or_skip()
+    res = run(_as_nobody([prof, "--", python, str(WORKLOADS_DIR / "recursion.py")]))
+    assert_error(res, 1, r"root|capabilit|CAP_", " without root")
+
+
+@pytest.mark.nonroot
+def test_not_root_attach(prof, procs):
+    python = _py39_or_skip()
+    target = procs(_as_nobody([python, str(REPO / "tests/integration/attach_target.py"),
+                               str(WORKLOADS_DIR / "recursion.py")]))
+    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
+    res = run(_as_nobody([prof, "-p", str(target.pid)]))
+    assert_error(res, 1, r"root|capabilit|CAP_", " without root")
+    target.write("go\n")
+    assert target.wait().returncode == 0
