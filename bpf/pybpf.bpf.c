@@ -2,10 +2,11 @@
 /* Exact per-function accounting of CPython calls, in the kernel.
  *
  * Every traced thread keeps a shadow stack of its active Python calls. An
- * entry pushes (code object, frame, start time); the matching return pops it
- * and adds cProfile's figures (calls, recursive calls, own time, cumulative
- * time) to per-function and per-(caller, callee) maps. User space reads the
- * maps once, at the end: no event per call crosses to user space. */
+ * entry pushes (function, start time); the matching return pops it and adds
+ * cProfile's figures (calls, recursive calls, own time, cumulative time) to
+ * per-function and per-(caller, callee) maps. User space reads the maps once,
+ * at the end: no event per call crosses to user space. Target memory is read
+ * only the first time a CPU meets a function, and on 3.15's odd events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -13,6 +14,7 @@
 #include <bpf/usdt.bpf.h>
 
 #include "pybpf.h"
+#include "pymem.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -105,18 +107,6 @@ struct {
 	__type(value, __u64);
 } losses SEC(".maps");
 
-enum { BLOCK_TSTATE, BLOCK_FRAME, BLOCK_CODE, BLOCK_NR };
-
-struct blocks {
-	__u8 b[BLOCK_NR][PYBPF_BLOCK_SIZE + 8];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct blocks);
-} blocks SEC(".maps");
 
 static __always_inline void count_losses(__u32 what, __u64 how_many)
 {
@@ -129,93 +119,6 @@ static __always_inline void count_losses(__u32 what, __u64 how_many)
 static __always_inline void count_loss(__u32 what)
 {
 	count_losses(what, 1);
-}
-
-static __always_inline __u64 read_ptr(__u64 addr)
-{
-	__u64 v = 0;
-
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
-		return 0;
-	return v;
-}
-
-static __always_inline __s32 read_s32(__u64 addr, __s32 dflt)
-{
-	__s32 v;
-
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
-		return dflt;
-	return v;
-}
-
-/* Copies the span of the object at addr into a per-CPU slot; NULL on failure. */
-static __always_inline __u8 *read_block(__u32 which, __u64 addr, const struct pybpf_span *sp)
-{
-	__u32 zero = 0;
-	__u64 len = (__u64)(sp->hi - sp->lo) + 8;
-	struct blocks *b = bpf_map_lookup_elem(&blocks, &zero);
-
-	if (!b || which >= BLOCK_NR)
-		return NULL;
-	/* Keep the bound where the verifier sees it, not folded away by clang. */
-	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
-	if (len > PYBPF_BLOCK_SIZE)
-		return NULL;
-	if (bpf_probe_read_user(b->b[which], len, (void *)(addr + sp->lo)))
-		return NULL;
-	return b->b[which];
-}
-
-/* A field of a block read by read_block. */
-static __always_inline __u64 block_u64(const __u8 *blk, const struct pybpf_span *sp, __u32 off)
-{
-	return *(const __u64 *)(blk + ((off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)));
-}
-
-/* The PyThreadState of the running thread: kept with its shadow stack and
- * checked against the thread's FS base (= pthread_self() = thread_id). */
-static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = task->thread.fsbase;
-	__u64 ts = st->tstate;
-
-	if (ts && read_ptr(ts + t->off.tstate_thread_id) == fsbase)
-		return ts;
-	ts = read_ptr(t->runtime_addr + t->off.runtime_interp_main);
-	if (!ts)
-		return 0;
-	ts = read_ptr(ts + t->off.interp_threads_head);
-	for (int i = 0; i < PYBPF_MAX_THREAD_WALK && ts; i++) {
-		if (read_ptr(ts + t->off.tstate_thread_id) == fsbase) {
-			st->tstate = ts;
-			return ts;
-		}
-		ts = read_ptr(ts + t->off.tstate_next);
-	}
-	return 0;
-}
-
-static __always_inline __u64 current_frame(const struct pybpf_target *t, struct pybpf_stack *st)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = task->thread.fsbase, ts = st->tstate, frame;
-	__u8 *blk;
-
-	/* Fast path: the cached tstate, checked and read in one copy. */
-	blk = ts ? read_block(BLOCK_TSTATE, ts, &t->tstate_span) : NULL;
-	if (blk && block_u64(blk, &t->tstate_span, t->off.tstate_thread_id) == fsbase) {
-		frame = block_u64(blk, &t->tstate_span, t->off.tstate_frame);
-	} else {
-		ts = current_tstate(t, st);
-		if (!ts)
-			return 0;
-		frame = read_ptr(ts + t->off.tstate_frame);
-	}
-	if (frame && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
-		frame = read_ptr(frame + t->off.cframe_current_frame);
-	return frame;
 }
 
 /* The thread's shadow stack, created on its first traced call (NULL for a
