@@ -234,40 +234,46 @@ static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, 
 	return 0;
 }
 
-static int drain_funcs(struct tracer *tr, int pid, struct pybpf_profile *p)
+static int add_func(struct tracer *tr, struct pybpf_profile *p, const void *key,
+		    const struct pybpf_stats *st)
 {
-	struct bpf_map *map = tr->skel->maps.funcs;
-	struct pybpf_func_key key, *prev = NULL, cur;
-	struct pybpf_stats st;
+	long i = func_index(tr, p, key);
 
-	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
-		cur = key;
-		prev = &cur;
-		if ((int)cur.pid != pid || read_percpu(tr, map, &cur, sizeof(cur), &st))
-			continue;
-		long i = func_index(tr, p, &cur);
-		if (i < 0)
-			return -ENOMEM;
-		profile_add(p, (size_t)i, &st);
-	}
+	if (i < 0)
+		return -ENOMEM;
+	profile_add(p, (size_t)i, st);
 	return 0;
 }
 
-static int drain_pairs(struct tracer *tr, int pid, struct pybpf_profile *p)
+static int add_pair(struct tracer *tr, struct pybpf_profile *p, const void *key,
+		    const struct pybpf_stats *st)
 {
-	struct bpf_map *map = tr->skel->maps.pairs;
-	struct pybpf_pair_key key, *prev = NULL, cur;
-	struct pybpf_stats st;
+	const struct pybpf_pair_key *pk = key;
+	long callee = func_index(tr, p, &pk->callee), caller = func_index(tr, p, &pk->caller);
 
-	while (!bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
-		cur = key;
+	if (callee < 0 || caller < 0 || profile_add_caller(p, (size_t)callee, (size_t)caller, st))
+		return -ENOMEM;
+	return 0;
+}
+
+typedef int (*drain_fn)(struct tracer *tr, struct pybpf_profile *p, const void *key,
+			const struct pybpf_stats *st);
+
+/* Hands fn the summed figures of every key of pid in a per-CPU map whose
+ * keys start with a function key (funcs, or pairs with the callee first). */
+static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size, int pid,
+		     struct pybpf_profile *p, drain_fn fn)
+{
+	struct pybpf_pair_key key, cur; /* room for either key */
+	struct pybpf_stats st;
+	void *prev = NULL;
+
+	while (!bpf_map__get_next_key(map, prev, &key, key_size)) {
+		memcpy(&cur, &key, key_size);
 		prev = &cur;
-		if ((int)cur.callee.pid != pid || read_percpu(tr, map, &cur, sizeof(cur), &st))
+		if ((int)cur.callee.pid != pid || read_percpu(tr, map, &cur, key_size, &st))
 			continue;
-		long callee_i = func_index(tr, p, &cur.callee);
-		long caller_i = func_index(tr, p, &cur.caller);
-		if (callee_i < 0 || caller_i < 0 ||
-		    profile_add_caller(p, (size_t)callee_i, (size_t)caller_i, &st))
+		if (fn(tr, p, &cur, &st))
 			return -ENOMEM;
 	}
 	return 0;
@@ -301,7 +307,8 @@ int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct 
 		  struct pybpf_err *err)
 {
 	p->losses.still_running += flush_stacks(tr, pid, now_ns);
-	if (drain_funcs(tr, pid, p) || drain_pairs(tr, pid, p)) {
+	if (drain_map(tr, tr->skel->maps.funcs, sizeof(struct pybpf_func_key), pid, p, add_func) ||
+	    drain_map(tr, tr->skel->maps.pairs, sizeof(struct pybpf_pair_key), pid, p, add_pair)) {
 		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
 		return -1;
 	}
