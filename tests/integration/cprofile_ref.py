@@ -4,7 +4,7 @@ under test (Python 3.9 or newer; runs inside the target interpreter).
 usage: cprofile_ref.py WORKLOAD.py OUT.prof
 
 Imports the workload by path (its module body, class bodies included, runs
-unprofiled), runs its main() under cProfile.Profile() and writes the stats
+unprofiled), runs its main() under cProfile.Profile(builtins=False) and writes the stats
 with dump_stats(OUT.prof). WORKLOAD_SEQUENTIAL=1 is set so that a threaded
 workload runs its thread bodies one after the other in this thread, where
 cProfile can see them. A SystemExit raised by main() is caught after the
@@ -27,7 +27,10 @@ def load(path):
 def run(path, out):
     os.environ["WORKLOAD_SEQUENTIAL"] = "1"
     module = load(path)
-    profiler = cProfile.Profile()
+    # builtins=False: C functions are not entries, as in pybpf-prof, so a
+    # Python function called through one (repr(), sorted(key=...)) has the
+    # same caller in both: the Python function that made the C call.
+    profiler = cProfile.Profile(builtins=False)
     status = 0
     try:
         profiler.runcall(module.main)

@@ -4,6 +4,7 @@ it as JSON (runs inside the target interpreter, Python 3.9 or newer).
 usage: pstats_dump.py FILE.prof [SORTKEY[@LIMIT]...]
 
 Output: {"stats": {"file:line(name)": [nc, cc, tt, ct]},
+         "callers": {"file:line(name)": {"caller file:line(name)": [nc, cc]}},
          "entries": [[file, line, name, nc, cc, tt, ct], ...]  (file order),
          "total_calls": N, "prim_calls": N, "total_tt": T,
          "orders": {"KEY[@LIMIT]": {"title": sort_type,
@@ -32,11 +33,12 @@ def main():
     stats.print_stats()
     stats.print_callers()
     stats.print_callees()
-    out = {"stats": {}, "entries": [], "orders": {},
+    out = {"stats": {}, "callers": {}, "entries": [], "orders": {},
            "total_calls": stats.total_calls, "prim_calls": stats.prim_calls,
            "total_tt": stats.total_tt}
     for func, (cc, nc, tt, ct, callers) in stats.stats.items():
         out["stats"][label(func)] = [nc, cc, tt, ct]
+        out["callers"][label(func)] = {label(c): list(v[:2]) for c, v in callers.items()}
         out["entries"].append([func[0], func[1], func[2], nc, cc, tt, ct])
     for arg in sys.argv[2:]:
         key, _, limit = arg.partition("@")

@@ -156,6 +156,32 @@ def compare_counts(ours, ref, wl_path, workload, launch, version):
         negative)
 
 
+def compare_callers(ours, ref, wl_path, workload, version):
+    """Per (caller, callee) ncalls, total and primitive, for the workload's
+    functions called by the workload's functions (pstats' callers table).
+    The reference is cProfile with builtins=False, whose caller for a call
+    made through a C function (repr(), next(), map()) is the Python function
+    below it, as for pybpf-prof, on <=3.11 only: cProfile 3.12+ (on
+    sys.monitoring) records no caller for such calls, so there is nothing to
+    compare with. The threaded workload's reference runs the thread bodies
+    from main(), which the real threads do not."""
+    if tuple(map(int, version.split("."))) >= (3, 12) or workload == "threads":
+        return
+    in_ref = {lab for lab in ref["stats"] if lab.startswith(wl_path + ":")}
+    unseen = unseen_closes(workload)
+
+    def pick(data):
+        return {callee: {c: tuple(v) for c, v in callers.items() if c in in_ref}
+                for callee, callers in data["callers"].items()
+                if callee in in_ref and re.search(r"\((.*)\)$", callee).group(1) not in unseen}
+
+    o, r = pick(ours), pick(ref)
+    problems = ["  %s: pybpf-prof %s, cProfile %s" % (callee, o.get(callee), r[callee])
+                for callee in sorted(r) if o.get(callee, {}) != r[callee]]
+    assert not problems, "callers of %s's functions differ from cProfile's:\n%s" % (
+        wl_path, "\n".join(problems))
+
+
 def check_totals(report, ours):
     assert (report.total_calls, report.prim_calls) == (ours["total_calls"], ours["prim_calls"]), (
         "printed totals %d (%d primitive) differ from the -o file's %d (%d primitive)" % (
@@ -227,6 +253,7 @@ def test_counts_match_cprofile(prof, interp, ws, workload):
     check_tracing_line(res.stderr, interp, report.pid)
     ours = pstats_json(interp, ws, out)
     compare_counts(ours, ref, ws.workload(workload), workload, True, interp.version)
+    compare_callers(ours, ref, ws.workload(workload), workload, interp.version)
     check_totals(report, ours)
 
 
@@ -305,6 +332,7 @@ def test_attach_counts_match_cprofile(prof, interp, ws, procs, workload):
     check_tracing_line(res.stderr, interp, target.pid)
     ours = pstats_json(interp, ws, out)
     compare_counts(ours, ref, ws.workload(workload), workload, False, interp.version)
+    compare_callers(ours, ref, ws.workload(workload), workload, interp.version)
     check_totals(report, ours)
 
 
