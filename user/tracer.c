@@ -49,7 +49,12 @@ struct tracer *tracer__open(struct pybpf_err *err)
 		return NULL;
 	}
 	libbpf_set_print(libbpf_print);
-	tr->ncpus = (size_t)libbpf_num_possible_cpus();
+	ret = libbpf_num_possible_cpus();
+	if (ret < 0) {
+		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	tr->ncpus = (size_t)ret;
 	tr->skel = pybpf_bpf__open_and_load();
 	if (!tr->skel) {
 		ret = errno;
@@ -58,7 +63,9 @@ struct tracer *tracer__open(struct pybpf_err *err)
 				      : hint_for(ret));
 		goto fail;
 	}
-	if (!bpf_program__attach(tr->skel->progs.py_thread_exit)) {
+	/* Kept in the skeleton, which destroys it with the rest. */
+	tr->skel->links.py_thread_exit = bpf_program__attach(tr->skel->progs.py_thread_exit);
+	if (!tr->skel->links.py_thread_exit) {
 		ret = errno;
 		err_set(err, "cannot attach to sched_process_exit: %s%s", strerror(ret),
 			hint_for(ret));
