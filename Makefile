@@ -101,11 +101,11 @@ include tests/unit/fixtures.mk
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(FIXTURES) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
 
 $(OUTPUT)/tests/asan/%: tests/unit/%.c $(ASAN_OBJS) $(FIXTURES) | $(OUTPUT)/tests/asan
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(ASAN_OBJS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -Itests/unit -DFIXTURE_DIR='"$(abspath $(FIXTURE_DIR))"' $< $(ASAN_OBJS) $(LIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -147,25 +149,6 @@ static void test_usdt_not_found(void **state)
 	elf_file__close(ef);
 }
 
-static char *read_whole(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 enum note_patch {
 	PATCH_NO_SEMAPHORE, /* the semaphore address zeroed */
 	PATCH_TYPE,         /* n_type 3 -> 4 */
@@ -180,7 +163,7 @@ static void patched_fixture(char *path, size_t n, enum note_patch patch)
 {
 	static const char strings[] = "python\0function__entry";
 	size_t len;
-	char *bytes = read_whole(USDT_FIXTURE, &len);
+	char *bytes = test_read_file(USDT_FIXTURE, &len);
 	char *prov = memmem(bytes, len, strings, sizeof(strings));
 	char *desc, *owner, *hdr;
 	uint32_t word;
@@ -223,36 +206,27 @@ static void test_usdt_patched_notes(void **state)
 	struct usdt_note_info info;
 
 	(void)state;
-	/* No semaphore: still found, without one; the other note is untouched. */
-	patched_fixture(path, sizeof(path), PATCH_NO_SEMAPHORE);
-	ef = open_ok(path);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__entry", &info), 0);
-	assert_true(info.found);
-	assert_false(info.has_semaphore);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__return", &info), 0);
-	assert_true(info.found);
-	assert_true(info.has_semaphore);
-	elf_file__close(ef);
-	assert_int_equal(unlink(path), 0);
-
-	/* Another note type or owner: not a stapsdt note. */
-	patched_fixture(path, sizeof(path), PATCH_TYPE);
-	ef = open_ok(path);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__entry", &info), 0);
-	assert_false(info.found);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__return", &info), 0);
-	assert_true(info.found);
-	elf_file__close(ef);
-	assert_int_equal(unlink(path), 0);
-
-	patched_fixture(path, sizeof(path), PATCH_OWNER);
-	ef = open_ok(path);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__entry", &info), 0);
-	assert_false(info.found);
-	assert_int_equal(elf_file__usdt(ef, "python", "function__return", &info), 0);
-	assert_true(info.found);
-	elf_file__close(ef);
-	assert_int_equal(unlink(path), 0);
+	/* One field patched in the entry note; the return note is untouched. */
+	static const struct {
+		int patch;
+		bool entry_found, entry_semaphore;
+	} cases[] = {
+		{ PATCH_NO_SEMAPHORE, true, false }, /* still found, without a semaphore */
+		{ PATCH_TYPE, false, false },        /* another note type: not stapsdt */
+		{ PATCH_OWNER, false, false },       /* another owner: not stapsdt */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		patched_fixture(path, sizeof(path), cases[i].patch);
+		ef = open_ok(path);
+		assert_int_equal(elf_file__usdt(ef, "python", "function__entry", &info), 0);
+		assert_int_equal(info.found, cases[i].entry_found);
+		assert_int_equal(info.has_semaphore, cases[i].entry_semaphore);
+		assert_int_equal(elf_file__usdt(ef, "python", "function__return", &info), 0);
+		assert_true(info.found);
+		assert_true(info.has_semaphore);
+		elf_file__close(ef);
+		assert_int_equal(unlink(path), 0);
+	}
 
 	/* A description too short for its addresses: skipped, and no read past it
 	 * (what follows is then misparsed: the other note is not asserted). */

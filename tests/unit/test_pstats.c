@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -54,25 +56,6 @@ static char *write_mem(const struct pybpf_profile *p, size_t *len)
 	assert_non_null(f);
 	assert_int_equal(pstats_write(p, f), 0);
 	assert_int_equal(fclose(f), 0);
-	return buf;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
 	return buf;
 }
 
@@ -323,7 +306,7 @@ static void test_write_file(void **state)
 	build_tiny(&p);
 	assert_int_equal(pstats_write_file(&p, prof), 0);
 	mem = write_mem(&p, &mem_len);
-	file = read_all(prof, &file_len);
+	file = test_read_file(prof, &file_len);
 	assert_int_equal(file_len, mem_len);
 	assert_memory_equal(file, mem, mem_len);
 	assert_int_equal(count_entries(dir), 1);
