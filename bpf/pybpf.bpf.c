@@ -18,6 +18,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Set by user space when tracing stops, before the probes are detached (which
+ * takes milliseconds per probe): the stacks freeze as they are at that moment. */
+volatile bool tracing_stopped;
+
 /* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
 #define CO_ANY_GENERATOR 0x2a0
 /* 3.13+ shim frames (_Py_InitCleanup) that profilers never see. */
@@ -368,6 +372,8 @@ static __always_inline int on_call(struct pt_regs *ctx)
 	struct pybpf_stack *st;
 	__u64 frame = 0;
 
+	if (tracing_stopped)
+		return 0;
 	st = thread_stack(pid, tid, true);
 	if (!st)
 		return 0;
@@ -439,6 +445,8 @@ static __always_inline int on_return(struct pt_regs *ctx)
 	struct probe_args a;
 	__u32 depth;
 
+	if (tracing_stopped)
+		return 0;
 	st = thread_stack(pid, tid, false);
 	if (!st) {
 		if (bpf_map_lookup_elem(&targets, &pid))

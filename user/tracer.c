@@ -145,11 +145,14 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32
 	return 0;
 }
 
+/* The programs stop counting at once; the probes then go, which takes
+ * milliseconds each, in reverse order of attachment. */
 void tracer__detach(struct tracer *tr)
 {
-	for (size_t i = 0; i < tr->nlinks; i++)
-		bpf_link__destroy(tr->links[i]);
-	tr->nlinks = 0;
+	if (tr->skel->bss)
+		tr->skel->bss->tracing_stopped = true;
+	while (tr->nlinks)
+		bpf_link__destroy(tr->links[--tr->nlinks]);
 }
 
 /* Adds one closed call into a per-CPU map's CPU 0 slot. */

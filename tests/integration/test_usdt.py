@@ -270,6 +270,22 @@ def test_exit_status_passed_through(prof, interp, ws, status):
         "f() of the -c program is not in the profile once: %r" % ours["stats"].get("<string>:2(f)"))
 
 
+def test_duration_in_launch_mode(prof, interp, ws):
+    """-d stops tracing while CMD runs on: the calls active then are closed
+    (module and one f), and no call or return straddling the detach shows up
+    as a phantom recursion or an unpaired return; CMD then ends normally."""
+    code = "import time\ndef f():\n    time.sleep(0.01)\nfor i in range(150):\n    f()\n"
+    res, out = launch(prof, interp, ws, "duration", "-d", "0.5", argv=interp.cmd("-c", code))
+    assert res.returncode == 0, res.describe()
+    ours = pstats_json(interp, ws, out)
+    nc, cc = ours["stats"]["<string>:2(f)"][:2]
+    assert nc == cc and 10 <= nc < 150, "f() counted %d/%d in 0.5 s of 1.5 s\n%s" % (
+        nc, cc, res.describe())
+    assert ours["stats"]["<string>:1(<module>)"][:2] == [1, 1], res.describe()
+    assert "calls were still active at detach" in res.stdout, res.describe()
+    assert "had no traced call" not in res.stdout, res.describe()
+
+
 SORT_KEYS = [None, "calls", "tottime", "pcalls", "filename", "name", "line", "nfl", "stdname"]
 
 
