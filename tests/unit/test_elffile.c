@@ -72,19 +72,6 @@ static void pread_exact(const char *path, off_t offset, void *buf, size_t n)
 	close(fd);
 }
 
-static int count_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* A temporary file with the given bytes; its path is written to path. */
 static void make_temp_file(char *path, size_t n, const void *bytes, size_t len)
 {

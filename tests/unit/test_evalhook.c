@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,19 +35,6 @@
 #define FOREIGN_HOOK 0x1234   /* someone else's eval_frame (never run: see the callers) */
 
 /* ---- helpers ---- */
-
-static int count_open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
 
 static uint64_t peek(pid_t pid, uint64_t addr)
 {
@@ -551,17 +540,6 @@ static void expect_install_error(struct python_target *t, int want_ret, const ch
 	assert_int_equal(h.guard_pid, 0);
 	assert_int_equal(count_open_fds(), fds);
 	assert_int_equal(evalhook__remove(&h), 0);
-}
-
-static pid_t gone_pid(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	return pid;
 }
 
 static void test_fake_install_errors(void **state)

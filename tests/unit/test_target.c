@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -159,18 +161,6 @@ static void test_version_from_name(void **state)
 }
 
 /* ---- inspecting processes ---- */
-
-/* The PID of a child that has exited and been reaped: no such process. */
-static pid_t gone_pid(void)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (!pid)
-		_exit(0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	return pid;
-}
 
 static void test_inspect_self(void **state)
 {

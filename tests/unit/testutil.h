@@ -3,8 +3,12 @@
 #ifndef PYBPF_TESTUTIL_H
 #define PYBPF_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The whole file at path, malloc'ed (one spare byte at the end); fails the test otherwise. */
 static inline char *test_read_file(const char *path, size_t *len)
@@ -24,6 +28,32 @@ static inline char *test_read_file(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* The PID of a child that has exited and been reaped: no such process. */
+static inline pid_t gone_pid(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/* How many file descriptors this process has open. */
+static inline int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
 }
 
 #endif
