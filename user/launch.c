@@ -36,10 +36,8 @@ static bool wait_stop(pid_t pid, int *status)
 	return WIFSTOPPED(*status);
 }
 
-static int gone(pid_t pid, int status, char **cmd, struct launch *l, struct pybpf_err *err)
+static int gone(pid_t pid, char **cmd, struct pybpf_err *err)
 {
-	l->exited = true;
-	l->status = status;
 	err_set(err, "cannot profile %s (PID %d): it ended before it ran a Python interpreter",
 		cmd[0], pid);
 	return -1;
@@ -112,14 +110,14 @@ int launch_start(char **cmd, struct launch *l, struct pybpf_err *err)
 		return -1;
 	l->pid = pid;
 	if (!wait_stop(pid, &status))
-		return gone(pid, status, cmd, l, err);
+		return gone(pid, cmd, err);
 	ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
 	while (!python_target__is_python_exe(pid)) {
 		if (!run_to_exec(pid, &status))
-			return gone(pid, status, cmd, l, err);
+			return gone(pid, cmd, err);
 	}
 	if (!run_to_libpython(pid, &status))
-		return gone(pid, status, cmd, l, err);
+		return gone(pid, cmd, err);
 	return 0;
 }
 

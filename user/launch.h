@@ -4,19 +4,17 @@
 #ifndef PYBPF_LAUNCH_H
 #define PYBPF_LAUNCH_H
 
-#include <stdbool.h>
 #include <sys/types.h>
 
 #include "log.h"
 
 struct launch {
 	pid_t pid;
-	bool exited; /* it ended before reaching Python: status is its wait status */
-	int status;
 };
 
-/* 0 with the child stopped, or -1 with err set (l->exited tells whether
- * the child ran and ended). */
+/* 0 with the child stopped, or -1 with err set: a child that ended before
+ * reaching Python has been reaped, one still held is killed when pybpf-prof
+ * exits (PTRACE_O_EXITKILL). */
 int launch_start(char **cmd, struct launch *l, struct pybpf_err *err);
 /* Lets the child run on, no longer traced by ptrace. 0 or -errno. */
 int launch_resume(struct launch *l);

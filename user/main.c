@@ -104,13 +104,19 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 	return 0;
 }
 
+/* The signals that stop tracing: blocked and read from a signalfd meanwhile. */
+static void stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+}
+
 static void unblock_stop_signals(void)
 {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
+	stop_signals(&mask);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }
 
@@ -118,9 +124,7 @@ static int open_stop_fds(const struct session *s, struct pollfd fds[3])
 {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
+	stop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	fds[0] = (struct pollfd){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .events = POLLIN };
 	fds[1] = (struct pollfd){ .fd = (int)syscall(SYS_pidfd_open, s->t.pid, 0), .events = POLLIN };
