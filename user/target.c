@@ -148,7 +148,15 @@ static void set_version(struct python_target *t, uint32_t hex)
 	t->major = (int)(hex >> 24) & 0xff;
 	t->minor = (int)(hex >> 16) & 0xff;
 	t->micro = (int)(hex >> 8) & 0xff;
-	snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
+}
+
+/* "3.15.2", or "3.9" when the micro version is unknown (-1). */
+static void name_version(struct python_target *t)
+{
+	if (t->micro >= 0)
+		snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
+	else
+		snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
 }
 
 /* Py_Version (3.11+) from the file; else the file name, with the micro
@@ -166,12 +174,8 @@ static int detect_version(struct elf_file *ef, struct python_target *t, const ch
 	if (!python_version_from_name(t->binary, &t->major, &t->minor) &&
 	    !python_version_from_name(exe_path, &t->major, &t->minor))
 		return -ENOENT;
-	if (!elf_file__find_version(ef, t->minor, &t->micro)) {
-		snprintf(t->version, sizeof(t->version), "%d.%d.%d", t->major, t->minor, t->micro);
-		return 0;
-	}
-	t->micro = -1;
-	snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
+	if (elf_file__find_version(ef, t->minor, &t->micro))
+		t->micro = -1;
 	return 0;
 }
 
@@ -236,6 +240,7 @@ static int inspect_file(struct python_target *t, const struct map_entry *m, cons
 		err_set(err, "PID %d: cannot tell which CPython version %s is", t->pid, t->binary);
 		goto out;
 	}
+	name_version(t);
 	t->runtime_addr = sym + t->bias;
 	elf_file__usdt(ef, "python", "function__entry", &t->entry_probe);
 	elf_file__usdt(ef, "python", "function__return", &t->return_probe);
