@@ -33,6 +33,10 @@ struct pybpf_offsets {
 	__u32 code_firstlineno;
 	__u32 code_filename;
 	__u32 code_name;
+	__u32 unicode_state;         /* PyASCIIObject.state (u32: kind bits 2-4, compact 0x20, ascii 0x40) */
+	__u32 unicode_length;        /* PyASCIIObject.length, in code points */
+	__u32 unicode_ascii_data;    /* sizeof(PyASCIIObject): compact ASCII characters */
+	__u32 unicode_compact_data;  /* sizeof(PyCompactUnicodeObject): compact non-ASCII characters */
 	__u32 pad;
 	__u64 code_ptr_mask;         /* ~3 where f_executable is a tagged _PyStackRef (3.14+) */
 };
@@ -62,7 +66,7 @@ struct pybpf_target {
 	struct pybpf_offsets off;
 	struct pybpf_span tstate_span; /* tstate_frame, tstate_thread_id */
 	struct pybpf_span frame_span;  /* frame_code, frame_owner */
-	struct pybpf_span code_span;   /* code_flags, code_firstlineno */
+	struct pybpf_span code_span;   /* code_flags, code_firstlineno (usdt); up to code_name (evalframe) */
 };
 
 /* Identity of a function inside one process, as cProfile labels it: the
@@ -80,18 +84,40 @@ struct pybpf_pair_key {
 	struct pybpf_func_key caller;
 };
 
-/* cProfile's per-entry figures (nanoseconds). */
+/* cProfile's per-entry figures (nanoseconds), and the off-CPU part of tottime. */
 struct pybpf_counts {
 	__u64 callcount;
 	__u64 reccallcount;
 	__u64 inlinetime; /* tottime */
 	__u64 totaltime;  /* cumtime */
+	__u64 offcputime; /* time off the CPU while the function was on top of its thread's stack */
 };
 
-/* What is read once per function, the first time it is called. */
+/* --latency: per-function log2 histogram of call durations. Slot k counts
+ * calls that took [2^k, 2^(k+1)) ns (slot 0 also counts 0 ns); the last slot
+ * counts everything longer. */
+#define PYBPF_HIST_SLOTS 40
+struct pybpf_hist {
+	__u64 slot[PYBPF_HIST_SLOTS];
+};
+
+/* How a name was read from the target (evalframe reads str objects). */
+enum pybpf_str_kind {
+	PYBPF_STR_UTF8 = 0,  /* UTF-8 bytes (the USDT probe's strings, or ASCII) */
+	PYBPF_STR_UCS1 = 1,  /* Latin-1 code units, as stored by CPython */
+	PYBPF_STR_UCS2 = 2,  /* UCS-2, little-endian */
+	PYBPF_STR_UCS4 = 4,  /* UCS-4, little-endian */
+};
+
+/* What is read once per function, the first time it is called. Strings are
+ * NUL-terminated for PYBPF_STR_UTF8; otherwise *_len bytes are valid. */
 struct pybpf_names {
 	__s32 firstlineno;
-	__u32 pad;
+	__u8 filename_kind; /* enum pybpf_str_kind */
+	__u8 name_kind;
+	__u16 pad;
+	__u32 filename_len; /* bytes copied, for the UCS kinds */
+	__u32 name_len;
 	char filename[PYBPF_FILE_LEN];
 	char name[PYBPF_NAME_LEN];
 };
@@ -99,20 +125,25 @@ struct pybpf_names {
 enum pybpf_frame_flags {
 	PYBPF_FRAME_OUTER = 1,      /* no active call of the same function below */
 	PYBPF_FRAME_PAIR_OUTER = 2, /* no active call of the same caller->callee below */
+	PYBPF_FRAME_SKIP = 4,       /* an evaluation that is not a call (generator creation) */
+	PYBPF_FRAME_NORET = 8,      /* no return probe will fire (kernel's nesting limit) */
 };
 
 struct pybpf_frame {
 	struct pybpf_func_key key;
 	__u64 t0;
 	__u64 subt;   /* time spent in traced callees */
+	__u64 offcpu; /* off-CPU time while on top */
+	__u64 frame;  /* the frame evaluated (evalframe), to tell when a NORET call has ended */
 	__u32 flags;  /* enum pybpf_frame_flags */
 	__u32 pad;
 };
 
 struct pybpf_stack {
 	__u32 depth;
-	__u32 excess; /* calls deeper than PYBPF_MAX_DEPTH, not traced */
+	__u32 excess; /* calls deeper than PYBPF_MAX_DEPTH, not traced, still to return */
 	__u64 tstate; /* the thread's PyThreadState, once found */
+	__u64 off_since; /* when the thread left the CPU (0: on CPU) */
 	struct pybpf_target target; /* its process's, copied: one map lookup less per event */
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };
@@ -127,6 +158,10 @@ enum pybpf_loss {
 	PYBPF_LOSS_STACKS_FULL,
 	PYBPF_LOSS_READ,
 	PYBPF_LOSS_UNTIMED_THROW,
+	/* evalframe: calls nested deeper than the kernel's 64 pending return
+	 * probes per thread, closed at the next event instead (counts exact,
+	 * end time approximate). */
+	PYBPF_LOSS_NORET_CLOSED,
 	PYBPF_LOSS_NR,
 };
 
