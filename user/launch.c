@@ -121,6 +121,15 @@ int launch_start(char **cmd, struct launch *l, struct pybpf_err *err)
 	return 0;
 }
 
+int launch_step(struct launch *l)
+{
+	int status;
+
+	if (ptrace(PTRACE_SYSCALL, l->pid, NULL, NULL))
+		return -errno;
+	return wait_stop(l->pid, &status) ? 0 : -ESRCH;
+}
+
 int launch_resume(struct launch *l)
 {
 	return ptrace(PTRACE_DETACH, l->pid, NULL, NULL) ? -errno : 0;

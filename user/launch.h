@@ -16,6 +16,9 @@ struct launch {
  * reaching Python has been reaped, one still held is killed when pybpf-prof
  * exits (PTRACE_O_EXITKILL). */
 int launch_start(char **cmd, struct launch *l, struct pybpf_err *err);
+/* Runs the held child on to its next system-call stop. 0, or -errno (-ESRCH
+ * once it has ended). Signals it receives meanwhile are not passed on. */
+int launch_step(struct launch *l);
 /* Lets the child run on, no longer traced by ptrace. 0 or -errno. */
 int launch_resume(struct launch *l);
 /* Exit code for pybpf-prof from the child's wait status (128+N for signal N). */

@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evalhook.h"
 #include "launch.h"
 #include "log.h"
+#include "offsets.h"
 #include "options.h"
 #include "pybpf.h"
 #include "pstats.h"
@@ -31,9 +33,18 @@ struct session {
 	const struct pybpf_options *o;
 	struct tracer *tr;
 	struct python_target t;
+	struct pybpf_offsets off;
+	enum pybpf_backend backend; /* resolved: usdt or evalframe */
+	struct evalhook hook;       /* evalframe on 3.11+ */
+	struct launch *launch;      /* launch mode: the child, held under ptrace */
 	struct timespec started;
-	bool launched;
 };
+
+/* From 3.11 on, calls run inline in one C-level evaluation unless a PEP 523
+ * hook is set: the evalframe backend sets one. */
+#define FIRST_MINOR_NEEDING_HOOK 11
+/* System-call stops to wait for, at most, until a launched interpreter exists. */
+#define MAX_INIT_STOPS 100000
 
 enum stop_reason { STOP_TARGET_EXIT, STOP_SIGINT, STOP_SIGTERM, STOP_DURATION, STOP_ERROR };
 
@@ -79,29 +90,109 @@ static const char *usdt_unusable(const struct python_target *t, char *buf, size_
 	return buf;
 }
 
-static int start_tracing(struct session *s, struct pybpf_err *err)
+/* The backend for t: the one asked for, or usdt where its probes fire fully. */
+static int choose_backend(struct session *s, struct pybpf_err *err)
 {
 	char why[PATH_MAX + 512];
-	uint32_t flags = 0;
+	const char *unusable = usdt_unusable(&s->t, why, sizeof(why));
 
-	if (usdt_unusable(&s->t, why, sizeof(why))) {
-		err_set(err, "cannot trace PID %d exactly: %s (hint: the eval-frame backend for "
-			     "3.11-3.14 and builds without probes is not in this version yet)",
-			s->t.pid, why);
+	s->backend = s->o->backend;
+	if (s->o->hook_only)
+		s->backend = PYBPF_BACKEND_EVALFRAME;
+	if (s->backend == PYBPF_BACKEND_AUTO)
+		s->backend = unusable ? PYBPF_BACKEND_EVALFRAME : PYBPF_BACKEND_USDT;
+	if (s->backend == PYBPF_BACKEND_USDT && unusable) {
+		err_set(err, "cannot trace PID %d over USDT: %s (hint: --backend evalframe, or "
+			     "auto, works without probes)", s->t.pid, unusable);
 		return -1;
 	}
+	if (s->o->hook_only && s->t.minor < FIRST_MINOR_NEEDING_HOOK) {
+		err_set(err, "--hook-only: CPython %s has no eval-frame hook to set (3.11+ only)",
+			s->t.version);
+		return -1;
+	}
+	return 0;
+}
+
+/* Launch mode: the interpreter's state does not exist at exec time; run
+ * the child on, a system call at a time, until it does. */
+static int await_interpreter(struct session *s, struct pybpf_err *err)
+{
+	for (int i = 0; i < MAX_INIT_STOPS; i++) {
+		if (python_target__interp_ready(&s->t, &s->off))
+			return 0;
+		if (launch_step(s->launch)) {
+			err_set(err, "cannot profile PID %d: it ended before its interpreter started",
+				s->t.pid);
+			return -1;
+		}
+	}
+	err_set(err, "cannot profile PID %d: its interpreter did not start", s->t.pid);
+	return -1;
+}
+
+static int set_hook(struct session *s, struct pybpf_err *err)
+{
+	if (s->backend != PYBPF_BACKEND_EVALFRAME || s->t.minor < FIRST_MINOR_NEEDING_HOOK)
+		return 0;
+	if (s->launch && await_interpreter(s, err))
+		return -1;
+	return evalhook__install(&s->t, &s->hook, err) ? -1 : 0;
+}
+
+static int attach_probes(struct session *s, struct pybpf_err *err)
+{
+	uint32_t flags = 0;
+
+	if (s->o->hook_only)
+		return 0;
+	if (s->backend == PYBPF_BACKEND_EVALFRAME)
+		return tracer__attach_evalframe(s->tr, &s->t, &s->off, s->o->probe_floor, err);
 	if (s->t.minor >= FIRST_MINOR_WITH_CREATION_ENTRY)
 		flags |= PYBPF_TARGET_SKIP_GEN_CREATION;
 	else
 		flags |= PYBPF_TARGET_BALANCED;
-	s->tr = tracer__open(err);
-	if (!s->tr || tracer__attach_usdt(s->tr, &s->t, flags, s->o->probe_floor, err))
+	return tracer__attach_usdt(s->tr, &s->t, &s->off, flags, s->o->probe_floor, err);
+}
+
+/* Probes first, then the hook: every call the hook diverts is seen. */
+static int start_tracing(struct session *s, struct pybpf_err *err)
+{
+	const struct pybpf_offsets *off = offsets_for(s->t.major, s->t.minor);
+
+	if (!off) {
+		err_set(err, "cannot trace PID %d: CPython %s is not supported (3.9 to 3.15 are)",
+			s->t.pid, s->t.version);
+		return -1;
+	}
+	s->off = *off;
+	if (choose_backend(s, err))
+		return -1;
+	s->tr = tracer__open(s->o->latency, err);
+	if (!s->tr || attach_probes(s, err) || set_hook(s, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend usdt); %s\n",
-		s->t.pid, s->t.version, s->t.binary,
-		s->launched ? "reporting when it exits" : "Ctrl-C to stop");
+	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend %s%s); %s\n",
+		s->t.pid, s->t.version, s->t.binary, backend_name(s->backend),
+		s->o->hook_only ? ", hook only" : "",
+		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
 	return 0;
+}
+
+/* Undoes everything done to the target; safe to call more than once. */
+static void stop_tracing(struct session *s)
+{
+	int e;
+
+	if (s->tr)
+		tracer__detach(s->tr);
+	e = evalhook__remove(&s->hook);
+	if (e == -EBUSY)
+		pybpf_warn("PID %d's eval_frame was changed while it was traced (by the program "
+			   "itself?): left as it is; calls made after the change were not seen",
+			   s->t.pid);
+	else if (e)
+		pybpf_warn("cannot restore PID %d's eval_frame: %s", s->t.pid, strerror(-e));
 }
 
 /* The signals that stop tracing: blocked and read from a signalfd meanwhile. */
@@ -181,12 +272,12 @@ static int finish(struct session *s)
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	tracer__detach(s->tr);
+	stop_tracing(s);
 	profile_init(&p);
 	p.pid = s->t.pid;
 	snprintf(p.python_version, sizeof(p.python_version), "%s", s->t.version);
 	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
-	snprintf(p.backend, sizeof(p.backend), "usdt");
+	snprintf(p.backend, sizeof(p.backend), "%s", backend_name(s->backend));
 	p.wall_seconds = seconds_since(&s->started, &now);
 	if (tracer__drain(s->tr, s->t.pid, (unsigned long long)now.tv_sec * 1000000000ull +
 					       (unsigned long long)now.tv_nsec, &p, &err)) {
@@ -216,6 +307,7 @@ static int run_attach(const struct pybpf_options *o)
 
 	if (python_target__inspect(o->pid, &s.t, &err) || start_tracing(&s, &err)) {
 		pybpf_warn("%s", err.msg);
+		stop_tracing(&s);
 		goto out;
 	}
 	if (wait_for_stop(&s) == STOP_ERROR)
@@ -239,7 +331,7 @@ static int wait_child(pid_t pid)
 
 static int run_launch(const struct pybpf_options *o)
 {
-	struct session s = { .o = o, .launched = true };
+	struct session s = { .o = o };
 	struct pybpf_err err = { { 0 } };
 	struct launch l;
 	int ret;
@@ -249,8 +341,10 @@ static int run_launch(const struct pybpf_options *o)
 		pybpf_warn("%s", err.msg);
 		return PYBPF_EXIT_FAIL;
 	}
+	s.launch = &l;
 	if (python_target__inspect(l.pid, &s.t, &err) || start_tracing(&s, &err)) {
 		pybpf_warn("%s", err.msg);
+		stop_tracing(&s);
 		tracer__close(s.tr);
 		kill(l.pid, SIGKILL);
 		wait_child(l.pid);

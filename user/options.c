@@ -63,7 +63,7 @@ static const struct option long_options[] = {
 
 const char *backend_name(enum pybpf_backend b)
 {
-	return b == PYBPF_BACKEND_USDT ? "usdt" : "auto";
+	return b == PYBPF_BACKEND_USDT ? "usdt" : b == PYBPF_BACKEND_EVALFRAME ? "evalframe" : "auto";
 }
 
 static bool parse_long(const char *s, long min, long max, long *out)
@@ -127,8 +127,10 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 		}
 		return OPTIONS_RUN;
 	case OPT_BACKEND:
-		if (!strcmp(arg, "auto") || !strcmp(arg, "usdt")) {
-			o->backend = strcmp(arg, "auto") ? PYBPF_BACKEND_USDT : PYBPF_BACKEND_AUTO;
+		if (!strcmp(arg, "auto") || !strcmp(arg, "usdt") || !strcmp(arg, "evalframe")) {
+			o->backend = !strcmp(arg, "auto")  ? PYBPF_BACKEND_AUTO
+				     : !strcmp(arg, "usdt") ? PYBPF_BACKEND_USDT
+							    : PYBPF_BACKEND_EVALFRAME;
 			return OPTIONS_RUN;
 		}
 		err_set(err, "invalid backend '%s': expected auto or usdt", arg);

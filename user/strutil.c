@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "strutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,5 +95,63 @@ char *escape_for_print(const char *s, char *buf, size_t n)
 		o += len;
 	}
 	buf[o] = '\0';
+	return buf;
+}
+
+/* UTF-8 encoding of cp into out (room for 4); its length. */
+static size_t utf8_encode(uint32_t cp, char *out)
+{
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+char *ucs_to_utf8(const void *raw, size_t n, unsigned int width, char *buf, size_t bufsz)
+{
+	const uint8_t *p = raw;
+	size_t len = 0;
+	char enc[4];
+
+	if (!bufsz)
+		return buf;
+	buf[0] = '\0';
+	if (width != 1 && width != 2 && width != 4)
+		return buf;
+	for (size_t i = 0; i + width <= n; i += width) {
+		uint32_t cp = p[i];
+		size_t k;
+
+		if (width >= 2)
+			cp |= (uint32_t)p[i + 1] << 8;
+		if (width == 4)
+			cp |= (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+		if (!cp)
+			break;
+		k = utf8_encode(cp, enc);
+		if (len + k >= bufsz)
+			break;
+		memcpy(buf + len, enc, k);
+		len += k;
+	}
+	buf[len] = '\0';
 	return buf;
 }

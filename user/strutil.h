@@ -12,4 +12,11 @@ char *utf8_sanitize(const char *s);
  * backslash and DEL escaped as \n, \t, \\ or \xHH. Returns buf. */
 char *escape_for_print(const char *s, char *buf, size_t n);
 
+/* Decodes n bytes of a CPython str's storage, `width` bytes per code point
+ * (1 Latin-1, 2 UCS-2, 4 UCS-4, little-endian), into UTF-8 in buf (size
+ * bufsz, always terminated, truncated at a whole character). Code points
+ * that are not valid Unicode scalars become U+FFFD; a partial unit at the
+ * end is dropped. Returns buf. */
+char *ucs_to_utf8(const void *raw, size_t n, unsigned int width, char *buf, size_t bufsz);
+
 #endif

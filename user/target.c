@@ -317,6 +317,27 @@ bool python_target__is_python_exe(pid_t pid)
 	return yes;
 }
 
+/* ld.so maps a library's segments one by one, the writable data (which
+ * holds _PyRuntime) last: until then its address range shows other bytes. */
+static bool maps_writable(pid_t pid, uint64_t inode)
+{
+	char path[64], line[PATH_MAX + 128], perms[8];
+	unsigned long long ino;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*x-%*x %7s %*x %*x:%*x %llu", perms, &ino) == 2)
+			found = ino == inode && perms[1] == 'w';
+	}
+	fclose(f);
+	return found;
+}
+
 bool python_target__awaits_libpython(pid_t pid)
 {
 	struct map_entry lib, exe;
@@ -331,5 +352,15 @@ bool python_target__awaits_libpython(pid_t pid)
 		return false;
 	if (find_interpreter_mapping(pid, &lib, &exe, &have_lib, &have_exe))
 		return false;
-	return !have_lib;
+	return !have_lib || !maps_writable(pid, lib.inode);
+}
+
+bool python_target__interp_ready(const struct python_target *t, const struct pybpf_offsets *off)
+{
+	uint64_t interp = 0, thread = 0;
+
+	return !python_target__read(t->pid, t->runtime_addr + off->runtime_interp_main, &interp,
+				    sizeof(interp)) && interp &&
+	       !python_target__read(t->pid, interp + off->interp_threads_head, &thread,
+				    sizeof(thread)) && thread;
 }

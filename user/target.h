@@ -12,6 +12,7 @@
 
 #include "elffile.h"
 #include "log.h"
+#include "pybpf.h"
 
 struct python_target {
 	pid_t pid;
@@ -44,6 +45,9 @@ int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err 
 bool python_target__is_python_exe(pid_t pid);
 /* The executable needs a libpython that is not mapped yet (launch mode). */
 bool python_target__awaits_libpython(pid_t pid);
+/* The main interpreter exists and has a thread state: a launched CPython
+ * is far enough into its start for its interpreter state to be written. */
+bool python_target__interp_ready(const struct python_target *t, const struct pybpf_offsets *off);
 /* Reads n bytes of target memory at addr. 0 or -errno. */
 int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n);
 

@@ -14,8 +14,10 @@
 #include "aggregate.h"
 #include "offsets.h"
 #include "pybpf.skel.h"
+#include "strutil.h"
 
 #define MAX_LINKS 64
+#define EVAL_FRAME_FUNC "_PyEval_EvalFrameDefault"
 
 struct tracer {
 	struct pybpf_bpf *skel;
@@ -39,7 +41,18 @@ static const char *hint_for(int err)
 	return "";
 }
 
-struct tracer *tracer__open(struct pybpf_err *err)
+/* Attaches a program that stays for the whole run (kept in the skeleton). */
+static int attach_always(struct bpf_program *prog, struct bpf_link **link, const char *what,
+			 struct pybpf_err *err)
+{
+	*link = bpf_program__attach(prog);
+	if (*link)
+		return 0;
+	err_set(err, "cannot attach to %s: %s%s", what, strerror(errno), hint_for(errno));
+	return -1;
+}
+
+struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 	int ret;
@@ -55,22 +68,26 @@ struct tracer *tracer__open(struct pybpf_err *err)
 		goto fail;
 	}
 	tr->ncpus = (size_t)ret;
-	tr->skel = pybpf_bpf__open_and_load();
+	tr->skel = pybpf_bpf__open();
 	if (!tr->skel) {
+		err_set(err, "cannot open the BPF programs: %s", strerror(errno));
+		goto fail;
+	}
+	tr->skel->rodata->latency_enabled = latency;
+	if (!latency)
+		bpf_map__set_max_entries(tr->skel->maps.latency, 1);
+	if (pybpf_bpf__load(tr->skel)) {
 		ret = errno;
 		err_set(err, "cannot load the BPF programs: %s%s", strerror(ret),
 			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
 				      : hint_for(ret));
 		goto fail;
 	}
-	/* Kept in the skeleton, which destroys it with the rest. */
-	tr->skel->links.py_thread_exit = bpf_program__attach(tr->skel->progs.py_thread_exit);
-	if (!tr->skel->links.py_thread_exit) {
-		ret = errno;
-		err_set(err, "cannot attach to sched_process_exit: %s%s", strerror(ret),
-			hint_for(ret));
+	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
+			  "sched_process_exit", err) ||
+	    attach_always(tr->skel->progs.py_sched_switch, &tr->skel->links.py_sched_switch,
+			  "sched_switch", err))
 		goto fail;
-	}
 	return tr;
 fail:
 	tracer__close(tr);
@@ -98,12 +115,12 @@ static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct 
 }
 
 /* The smallest span covering the given field offsets (PYBPF_NO_OFFSET: none). */
-static struct pybpf_span span_of(__u32 a, __u32 b, __u32 c)
+static struct pybpf_span span_of(__u32 a, __u32 b, __u32 c, __u32 d)
 {
-	__u32 offs[3] = { a, b, c };
+	__u32 offs[4] = { a, b, c, d };
 	struct pybpf_span sp = { .lo = PYBPF_NO_OFFSET, .hi = 0 };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (offs[i] == PYBPF_NO_OFFSET)
 			continue;
 		sp.lo = offs[i] < sp.lo ? offs[i] : sp.lo;
@@ -112,26 +129,41 @@ static struct pybpf_span span_of(__u32 a, __u32 b, __u32 c)
 	return sp;
 }
 
-int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32_t flags,
-			bool floor_only, struct pybpf_err *err)
+/* Tells the BPF programs where things are in pid's interpreter. code_span
+ * covers the fields read from a code object: the evalframe backend also
+ * reads its name and file there. */
+static int register_target(struct tracer *tr, const struct python_target *t,
+			   const struct pybpf_offsets *off, uint32_t flags, bool names_from_code,
+			   struct pybpf_err *err)
 {
-	const struct pybpf_offsets *off = offsets_for(t->major, t->minor);
-	struct pybpf_target val = { .runtime_addr = t->runtime_addr, .flags = flags };
-	__u32 pid = (__u32)t->pid;
+	struct pybpf_target val = { .runtime_addr = t->runtime_addr, .flags = flags, .off = *off };
+	__u32 pid = (__u32)t->pid, none = PYBPF_NO_OFFSET;
 
-	if (!off) {
-		err_set(err, "PID %d: CPython %s is not supported", t->pid, t->version);
+	val.tstate_span = span_of(off->tstate_frame, off->tstate_thread_id, none, none);
+	val.frame_span = span_of(off->frame_code, off->frame_owner, none, none);
+	val.code_span = span_of(off->code_flags, off->code_firstlineno,
+				names_from_code ? off->code_filename : none,
+				names_from_code ? off->code_name : none);
+	if (val.code_span.hi - val.code_span.lo + 8 > PYBPF_BLOCK_SIZE ||
+	    val.frame_span.hi - val.frame_span.lo + 8 > PYBPF_BLOCK_SIZE) {
+		err_set(err, "PID %d: CPython %s: its objects are laid out too far apart to be read",
+			t->pid, t->version);
 		return -1;
 	}
-	val.off = *off;
-	val.tstate_span = span_of(off->tstate_frame, off->tstate_thread_id, PYBPF_NO_OFFSET);
-	val.frame_span = span_of(off->frame_code, off->frame_owner, PYBPF_NO_OFFSET);
-	val.code_span = span_of(off->code_flags, off->code_firstlineno, PYBPF_NO_OFFSET);
 	if (bpf_map__update_elem(tr->skel->maps.targets, &pid, sizeof(pid), &val, sizeof(val),
 				 BPF_ANY)) {
 		err_set(err, "cannot register PID %d: %s", t->pid, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int tracer__attach_usdt(struct tracer *tr, const struct python_target *t,
+			const struct pybpf_offsets *off, uint32_t flags, bool floor_only,
+			struct pybpf_err *err)
+{
+	if (register_target(tr, t, off, flags, false, err))
+		return -1;
 	struct bpf_program *entry = tr->skel->progs.py_function_entry;
 	struct bpf_program *ret = tr->skel->progs.py_function_return;
 	if (floor_only) {
@@ -141,6 +173,47 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t, uint32
 	/* Returns first: a return seen before its entry is harmless, the reverse is not. */
 	if (attach_one(tr, ret, t, "function__return", err) ||
 	    attach_one(tr, entry, t, "function__entry", err))
+		return -1;
+	return 0;
+}
+
+static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
+		       bool retprobe, struct pybpf_err *err)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = EVAL_FRAME_FUNC, .retprobe = retprobe);
+	struct bpf_link *link;
+
+	if (tr->nlinks == MAX_LINKS) {
+		err_set(err, "cannot attach to PID %d: too many probes", t->pid);
+		return -1;
+	}
+	link = bpf_program__attach_uprobe_opts(prog, t->pid, t->open_path, 0, &opts);
+	if (!link) {
+		int e = errno;
+		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
+			retprobe ? "uretprobe" : "uprobe", EVAL_FRAME_FUNC, t->binary, t->pid,
+			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : hint_for(e));
+		return -1;
+	}
+	tr->links[tr->nlinks++] = link;
+	return 0;
+}
+
+int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
+			     const struct pybpf_offsets *off, bool floor_only, struct pybpf_err *err)
+{
+	struct bpf_program *entry = tr->skel->progs.py_eval_entry;
+	struct bpf_program *ret = tr->skel->progs.py_eval_return;
+
+	if (floor_only) {
+		entry = tr->skel->progs.py_eval_floor_entry;
+		ret = tr->skel->progs.py_eval_floor_return;
+	}
+	if (register_target(tr, t, off, 0, true, err))
+		return -1;
+	/* Returns first: an evaluation entered in between is an unpaired return
+	 * (counted), while an entry without its return would stay open. */
+	if (attach_eval(tr, ret, t, true, err) || attach_eval(tr, entry, t, false, err))
 		return -1;
 	return 0;
 }
@@ -168,6 +241,7 @@ static void map_add(struct tracer *tr, struct bpf_map *map, const void *key, siz
 	vals[0].reccallcount += delta->reccallcount;
 	vals[0].inlinetime += delta->inlinetime;
 	vals[0].totaltime += delta->totaltime;
+	vals[0].offcputime += delta->offcputime;
 	bpf_map__update_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), BPF_ANY);
 	free(vals);
 }
@@ -211,6 +285,26 @@ static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
 	return closed;
 }
 
+/* Names read from str objects are in CPython's storage: make them UTF-8. */
+static void decode_name(char *s, size_t size, __u8 kind, __u32 len)
+{
+	char raw[PYBPF_FILE_LEN];
+
+	if (kind == PYBPF_STR_UTF8) {
+		s[size - 1] = '\0';
+		return;
+	}
+	len = len < size ? len : (__u32)size;
+	memcpy(raw, s, len);
+	ucs_to_utf8(raw, len, kind, s, size);
+}
+
+static void names_to_utf8(struct pybpf_names *n)
+{
+	decode_name(n->filename, sizeof(n->filename), n->filename_kind, n->filename_len);
+	decode_name(n->name, sizeof(n->name), n->name_kind, n->name_len);
+}
+
 /* The profile entry for a function key, named from the names map. */
 static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
 {
@@ -222,8 +316,7 @@ static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct 
 			 (unsigned long long)k->name_tag);
 		return profile_intern(p, "<unknown>", k->firstlineno, fallback);
 	}
-	n.filename[sizeof(n.filename) - 1] = '\0';
-	n.name[sizeof(n.name) - 1] = '\0';
+	names_to_utf8(&n);
 	return profile_intern(p, n.filename, n.firstlineno, n.name);
 }
 

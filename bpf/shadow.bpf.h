@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The shadow stacks and cProfile's bookkeeping, shared by both backends.
+ *
+ * Every traced thread keeps a shadow stack of its active Python calls. A
+ * call pushes (function, start time); its end pops it and adds cProfile's
+ * figures (calls, recursive calls, own time, cumulative time) and the
+ * off-CPU part of the own time to per-function and per-(caller, callee)
+ * maps, and with --latency its duration to a per-function histogram. */
+#ifndef PYBPF_SHADOW_BPF_H
+#define PYBPF_SHADOW_BPF_H
+
+#include "pybpf.h"
+
+/* CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR */
+#define CO_ANY_GENERATOR 0x2a0
+/* 3.13+ shim frames (_Py_InitCleanup) that profilers never see. */
+#define CO_NO_MONITORING_EVENTS 0x2000000
+#define FRAME_OWNED_BY_THREAD 0
+#define FRAME_OWNED_BY_GENERATOR 1
+
+/* Set by user space when tracing stops, before the probes are detached (which
+ * takes milliseconds per probe): the stacks freeze as they are at that moment. */
+volatile bool tracing_stopped;
+/* --latency, set before loading: without it the histogram code is dead. */
+const volatile bool latency_enabled;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct pybpf_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pybpf_stack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pybpf_stack);
+} empty_stack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PYBPF_MAX_FUNCS);
+	__type(key, struct pybpf_func_key);
+	__type(value, struct pybpf_counts);
+} funcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PYBPF_MAX_PAIRS);
+	__type(key, struct pybpf_pair_key);
+	__type(value, struct pybpf_counts);
+} pairs SEC(".maps");
+
+/* Sized down to one entry by user space unless --latency is given. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PYBPF_MAX_FUNCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pybpf_func_key);
+	__type(value, struct pybpf_hist);
+} latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_FUNCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pybpf_func_key);
+	__type(value, struct pybpf_names);
+} names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pybpf_names);
+} names_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PYBPF_LOSS_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} losses SEC(".maps");
+
+/* Per-CPU cache of the functions already known: a hit costs no read of
+ * target memory (usdt) or no lookup in the names map (evalframe). */
+struct seen_slot {
+	__u64 name_tag;
+	__u64 file_tag;
+	__s32 line;
+	__s32 firstlineno;
+	__u32 flags;
+	__u32 valid;
+};
+
+struct names_seen {
+	struct seen_slot slot[PYBPF_NAMES_SEEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct names_seen);
+} names_seen SEC(".maps");
+
+static __always_inline struct seen_slot *seen_slot_of(__u64 name_tag, __u64 file_tag, __s32 line)
+{
+	struct names_seen *seen;
+	__u32 zero = 0;
+	__u64 h = name_tag ^ (file_tag >> 3) ^ ((__u64)(__u32)line * 0x9e3779b1u);
+
+	seen = bpf_map_lookup_elem(&names_seen, &zero);
+	return seen ? &seen->slot[(h >> 4) & (PYBPF_NAMES_SEEN - 1)] : NULL;
+}
+
+static __always_inline void count_losses(__u32 what, __u64 how_many)
+{
+	__u64 *n = bpf_map_lookup_elem(&losses, &what);
+
+	if (n)
+		__sync_fetch_and_add(n, how_many);
+}
+
+static __always_inline void count_loss(__u32 what)
+{
+	count_losses(what, 1);
+}
+
+/* The thread's shadow stack, created on its first traced call (NULL for a
+ * thread of a process that is not traced). */
+static __always_inline struct pybpf_stack *thread_stack(__u32 pid, __u32 tid, bool create)
+{
+	struct pybpf_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+	struct pybpf_target *t;
+	__u32 zero = 0;
+
+	if (st || !create)
+		return st;
+	t = bpf_map_lookup_elem(&targets, &pid);
+	st = bpf_map_lookup_elem(&empty_stack, &zero);
+	if (!t || !st)
+		return NULL;
+	bpf_map_update_elem(&stacks, &tid, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (!st) {
+		count_loss(PYBPF_LOSS_STACKS_FULL);
+		return NULL;
+	}
+	st->target = *t;
+	return st;
+}
+
+static __always_inline void *value_of(void *map, const void *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* cProfile's Stop(): own time excludes traced callees; cumulative time is
+ * counted for the outermost activation only. */
+static __always_inline void add_call(struct pybpf_counts *c, __u64 tt, __u64 it, __u64 off,
+				     bool outer)
+{
+	__sync_fetch_and_add(&c->callcount, 1);
+	__sync_fetch_and_add(&c->inlinetime, it);
+	if (off)
+		__sync_fetch_and_add(&c->offcputime, off);
+	if (outer)
+		__sync_fetch_and_add(&c->totaltime, tt);
+	else
+		__sync_fetch_and_add(&c->reccallcount, 1);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+static __always_inline void add_latency(const struct pybpf_func_key *key, __u64 tt)
+{
+	static const struct pybpf_hist zero;
+	struct pybpf_hist *h = value_of(&latency, key, &zero);
+	__u32 slot = log2_u64(tt);
+
+	if (slot >= PYBPF_HIST_SLOTS)
+		slot = PYBPF_HIST_SLOTS - 1;
+	if (h)
+		__sync_fetch_and_add(&h->slot[slot], 1);
+}
+
+/* Closes the call at idx, which ended at `now`. */
+static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now)
+{
+	static const struct pybpf_counts zero;
+	struct pybpf_frame *f, *caller;
+	struct pybpf_pair_key pk = {};
+	struct pybpf_counts *c;
+	__u64 tt, it;
+
+	idx &= PYBPF_MAX_DEPTH - 1;
+	f = &st->frames[idx];
+	tt = now > f->t0 ? now - f->t0 : 0;
+	it = tt > f->subt ? tt - f->subt : 0;
+	c = value_of(&funcs, &f->key, &zero);
+	if (c)
+		add_call(c, tt, it, f->offcpu, f->flags & PYBPF_FRAME_OUTER);
+	else
+		count_loss(PYBPF_LOSS_FUNCS_FULL);
+	if (latency_enabled)
+		add_latency(&f->key, tt);
+	if (idx == 0)
+		return;
+	caller = &st->frames[(idx - 1) & (PYBPF_MAX_DEPTH - 1)];
+	caller->subt += tt;
+	pk.callee = f->key;
+	pk.caller = caller->key;
+	c = value_of(&pairs, &pk, &zero);
+	if (c)
+		add_call(c, tt, it, 0, f->flags & PYBPF_FRAME_PAIR_OUTER);
+	else
+		count_loss(PYBPF_LOSS_PAIRS_FULL);
+}
+
+static __always_inline bool same_function(const struct pybpf_func_key *a,
+					  const struct pybpf_func_key *b)
+{
+	return a->name_tag == b->name_tag && a->file_tag == b->file_tag &&
+	       a->firstlineno == b->firstlineno;
+}
+
+/* Recursion flags of a new call: is the function, or the same caller->callee
+ * pair, already active below it on this thread? */
+static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth,
+					     const struct pybpf_func_key *key)
+{
+	__u32 flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER;
+	const struct pybpf_func_key *caller = NULL, *below = NULL;
+
+	if (depth > 0)
+		caller = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
+	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
+		if (i >= depth)
+			break;
+		if (same_function(&st->frames[i].key, key)) {
+			flags &= ~PYBPF_FRAME_OUTER;
+			if (below && caller && same_function(below, caller))
+				flags &= ~PYBPF_FRAME_PAIR_OUTER;
+		}
+		below = &st->frames[i].key;
+	}
+	return flags;
+}
+
+/* Pushes a call; extra_flags is SKIP/NORET. False if the stack is full. */
+static __always_inline bool push_frame(struct pybpf_stack *st, const struct pybpf_func_key *key,
+				       __u64 frame, __u32 extra_flags)
+{
+	struct pybpf_frame *f;
+	__u32 depth = st->depth;
+
+	if (st->excess || depth >= PYBPF_MAX_DEPTH) {
+		count_loss(PYBPF_LOSS_DEPTH);
+		return false;
+	}
+	f = &st->frames[depth];
+	f->key = *key;
+	f->subt = 0;
+	f->offcpu = 0;
+	f->frame = frame;
+	f->flags = extra_flags & PYBPF_FRAME_SKIP ? extra_flags
+						  : recursion_flags(st, depth, key) | extra_flags;
+	st->depth = depth + 1;
+	f->t0 = bpf_ktime_get_ns();
+	return true;
+}
+
+static __always_inline void push_call(struct pybpf_stack *st, const struct pybpf_func_key *key)
+{
+	if (!push_frame(st, key, 0, 0))
+		st->excess++;
+}
+
+#endif
