@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "offsets.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "log.h"
+#include "target.h"
 
 #define NONE PYBPF_NO_OFFSET
 #define ALL_BITS (~0ull)
@@ -61,4 +68,291 @@ const struct pybpf_offsets *offsets_for(int major, int minor)
 	if (major != 3 || minor < 9 || minor >= (int)(sizeof(table) / sizeof(table[0])))
 		return NULL;
 	return &table[minor];
+}
+
+/* ---- _Py_DebugOffsets (3.13+) ----
+ * The block is a cookie, then u64 only: a header (version, free_threaded),
+ * then one group per structure, most starting with the structure's size.
+ * Groups and members are added between minor versions, so each minor has
+ * its own positions below: offsetof() compiled against that version's
+ * headers (pyenv 3.13.0 and Debian 3.13.18, Debian libpython3.14-dev 3.14.10
+ * and libpython3.15-dev 3.15.2), checked on blocks dumped from live
+ * processes (tests/unit/fixtures/debugoffsets/). */
+
+#define DEBUG_COOKIE "xdebugpy"
+#define DEBUG_VERSION 8		/* PY_VERSION_HEX */
+#define DEBUG_FREE_THREADED 16
+#define DEBUG_HEADER 24
+#define DEBUG_MAX_STRUCT (4u << 20) /* the largest, _PyRuntimeState, is 338 KiB in 3.15 */
+#define DEBUG_READ_MAX 1024	/* every layout below fits */
+
+/* The structures described; each group's size bounds its members. */
+enum debug_group { G_RUNTIME, G_INTERP, G_TSTATE, G_FRAME, G_CODE, G_UNICODE, G_NR };
+
+static const char *const group_names[G_NR] = {
+	"runtime_state", "interpreter_state", "thread_state", "interpreter_frame",
+	"code_object", "unicode_object",
+};
+
+/* The members read from the block. */
+enum debug_member {
+	M_INTERPRETERS_HEAD,
+	M_THREADS_HEAD,
+	M_TSTATE_NEXT,
+	M_TSTATE_FRAME,
+	M_TSTATE_THREAD_ID,
+	M_FRAME_PREVIOUS,
+	M_FRAME_EXECUTABLE,
+	M_FRAME_OWNER,
+	M_CODE_FILENAME,
+	M_CODE_NAME,
+	M_CODE_FIRSTLINENO,
+	M_UNICODE_STATE,
+	M_UNICODE_LENGTH,
+	M_UNICODE_ASCII_SIZE,
+	M_UNICODE_COMPACT_SIZE,
+	M_NR,
+};
+
+#define OFF(f) offsetof(struct pybpf_offsets, f)
+
+/* What each member means to us: the group it lies in, the bytes read at
+ * that offset in the target's object (0: the value is a size) and their
+ * alignment, and the field of struct pybpf_offsets it gives (plus add). */
+static const struct {
+	const char *name;
+	enum debug_group group;
+	uint8_t width, align, add;
+	uint16_t dest;
+} members[M_NR] = {
+	/* interpreters.main is the pointer after interpreters.head (all 3.13+). */
+	[M_INTERPRETERS_HEAD] = { "interpreters_head", G_RUNTIME, 16, 8, 8,
+				  OFF(runtime_interp_main) },
+	[M_THREADS_HEAD] = { "threads_head", G_INTERP, 8, 8, 0, OFF(interp_threads_head) },
+	[M_TSTATE_NEXT] = { "next", G_TSTATE, 8, 8, 0, OFF(tstate_next) },
+	[M_TSTATE_FRAME] = { "current_frame", G_TSTATE, 8, 8, 0, OFF(tstate_frame) },
+	[M_TSTATE_THREAD_ID] = { "thread_id", G_TSTATE, 8, 8, 0, OFF(tstate_thread_id) },
+	[M_FRAME_PREVIOUS] = { "previous", G_FRAME, 8, 8, 0, OFF(frame_previous) },
+	[M_FRAME_EXECUTABLE] = { "executable", G_FRAME, 8, 8, 0, OFF(frame_code) },
+	[M_FRAME_OWNER] = { "owner", G_FRAME, 1, 1, 0, OFF(frame_owner) },
+	[M_CODE_FILENAME] = { "filename", G_CODE, 8, 8, 0, OFF(code_filename) },
+	[M_CODE_NAME] = { "name", G_CODE, 8, 8, 0, OFF(code_name) },
+	[M_CODE_FIRSTLINENO] = { "firstlineno", G_CODE, 4, 4, 0, OFF(code_firstlineno) },
+	[M_UNICODE_STATE] = { "state", G_UNICODE, 4, 4, 0, OFF(unicode_state) },
+	[M_UNICODE_LENGTH] = { "length", G_UNICODE, 8, 8, 0, OFF(unicode_length) },
+	[M_UNICODE_ASCII_SIZE] = { "asciiobject_size", G_UNICODE, 0, 8, 0,
+				   OFF(unicode_ascii_data) },
+	[M_UNICODE_COMPACT_SIZE] = { "compactunicodeobject_size", G_UNICODE, 0, 8, 0,
+				     OFF(unicode_compact_data) },
+};
+
+/* Positions in the block: of each group's size member, and of each member
+ * (0: not in this version, the table's value stays). */
+static const struct debug_layout {
+	int minor;
+	uint32_t size; /* sizeof(_Py_DebugOffsets) */
+	uint16_t group[G_NR];
+	uint16_t member[M_NR];
+} layouts[] = {
+	{ .minor = 13, .size = 584,
+	  .group = { [G_RUNTIME] = 24, [G_INTERP] = 48, [G_TSTATE] = 152, [G_FRAME] = 224,
+		     [G_CODE] = 272, [G_UNICODE] = 536 },
+	  .member = { [M_INTERPRETERS_HEAD] = 40, [M_THREADS_HEAD] = 72, [M_TSTATE_NEXT] = 168,
+		      [M_TSTATE_FRAME] = 184, [M_TSTATE_THREAD_ID] = 192, [M_FRAME_PREVIOUS] = 232,
+		      [M_FRAME_EXECUTABLE] = 240, [M_FRAME_OWNER] = 264, [M_CODE_FILENAME] = 280,
+		      [M_CODE_NAME] = 288, [M_CODE_FIRSTLINENO] = 312, [M_UNICODE_STATE] = 544,
+		      [M_UNICODE_LENGTH] = 552, [M_UNICODE_ASCII_SIZE] = 560 } },
+	/* + interpreter_state.threads_main, code_object_generation, tlbc_generation;
+	 * interpreter_frame.stackpointer, tlbc_index; code_object.co_tlbc; set_object;
+	 * gen_object, llist_node, debugger_support at the end. */
+	{ .minor = 14, .size = 760,
+	  .group = { [G_RUNTIME] = 24, [G_INTERP] = 48, [G_TSTATE] = 176, [G_FRAME] = 248,
+		     [G_CODE] = 312, [G_UNICODE] = 616 },
+	  .member = { [M_INTERPRETERS_HEAD] = 40, [M_THREADS_HEAD] = 72, [M_TSTATE_NEXT] = 192,
+		      [M_TSTATE_FRAME] = 208, [M_TSTATE_THREAD_ID] = 216, [M_FRAME_PREVIOUS] = 256,
+		      [M_FRAME_EXECUTABLE] = 264, [M_FRAME_OWNER] = 288, [M_CODE_FILENAME] = 320,
+		      [M_CODE_NAME] = 328, [M_CODE_FIRSTLINENO] = 352, [M_UNICODE_STATE] = 624,
+		      [M_UNICODE_LENGTH] = 632, [M_UNICODE_ASCII_SIZE] = 640 } },
+	/* + thread_state.base_frame, last_profiled_frame, last_profiled_frame_seq
+	 * after current_frame, 4 more after status; err_stackitem; type_object and
+	 * heap_type_object members; unicode_object.compactunicodeobject_size; gc. */
+	{ .minor = 15, .size = 888,
+	  .group = { [G_RUNTIME] = 24, [G_INTERP] = 48, [G_TSTATE] = 176, [G_FRAME] = 312,
+		     [G_CODE] = 376, [G_UNICODE] = 712 },
+	  .member = { [M_INTERPRETERS_HEAD] = 40, [M_THREADS_HEAD] = 72, [M_TSTATE_NEXT] = 192,
+		      [M_TSTATE_FRAME] = 208, [M_TSTATE_THREAD_ID] = 240, [M_FRAME_PREVIOUS] = 320,
+		      [M_FRAME_EXECUTABLE] = 328, [M_FRAME_OWNER] = 352, [M_CODE_FILENAME] = 384,
+		      [M_CODE_NAME] = 392, [M_CODE_FIRSTLINENO] = 416, [M_UNICODE_STATE] = 720,
+		      [M_UNICODE_LENGTH] = 728, [M_UNICODE_ASCII_SIZE] = 736,
+		      [M_UNICODE_COMPACT_SIZE] = 744 } },
+};
+
+/* Fields the BPF programs copy from one object in one read of at most
+ * PYBPF_BLOCK_SIZE bytes (the spans of struct pybpf_target). */
+static const struct {
+	const char *what;
+	uint16_t f[4];
+	int n;
+} one_read[] = {
+	{ "thread state", { OFF(tstate_frame), OFF(tstate_thread_id) }, 2 },
+	{ "frame", { OFF(frame_code), OFF(frame_owner) }, 2 },
+	{ "code object",
+	  { OFF(code_flags), OFF(code_firstlineno), OFF(code_filename), OFF(code_name) }, 4 },
+};
+
+static const struct debug_layout *layout_for(int major, int minor)
+{
+	for (size_t i = 0; major == 3 && i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		if (layouts[i].minor == minor)
+			return &layouts[i];
+	}
+	return NULL;
+}
+
+static uint64_t block_u64(const unsigned char *b, uint32_t pos)
+{
+	uint64_t v;
+
+	memcpy(&v, b + pos, sizeof(v));
+	return v;
+}
+
+static uint32_t field_get(const struct pybpf_offsets *o, uint16_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)o + off, sizeof(v));
+	return v;
+}
+
+static void field_set(struct pybpf_offsets *o, uint16_t off, uint32_t v)
+{
+	memcpy((char *)o + off, &v, sizeof(v));
+}
+
+int offsets_from_debug(const void *buf, size_t n, int major, int minor,
+		       struct pybpf_offsets *out, struct pybpf_err *err)
+{
+	const struct pybpf_offsets *row = offsets_for(major, minor);
+	const struct debug_layout *l = layout_for(major, minor);
+	const unsigned char *b = buf;
+	uint64_t version, ft, size[G_NR];
+	struct pybpf_offsets o;
+
+	if (!row || !l) {
+		err_set(err, "CPython %d.%d has no known _Py_DebugOffsets layout: not supported",
+			major, minor);
+		return -1;
+	}
+	if (n < DEBUG_HEADER) {
+		err_set(err, "_Py_DebugOffsets is truncated (%zu bytes): memory layout unknown", n);
+		return -1;
+	}
+	if (memcmp(b, DEBUG_COOKIE, 8)) {
+		err_set(err, "_Py_DebugOffsets has the wrong cookie: not a CPython 3.13+ runtime, "
+			     "or memory layout unknown");
+		return -1;
+	}
+	version = block_u64(b, DEBUG_VERSION);
+	if (version >> 24 != (uint64_t)major || (version >> 16 & 0xff) != (uint64_t)minor) {
+		err_set(err, "_Py_DebugOffsets is for version 0x%08llx, not %d.%d: the interpreter "
+			     "file and the running runtime disagree", (unsigned long long)version,
+			major, minor);
+		return -1;
+	}
+	ft = block_u64(b, DEBUG_FREE_THREADED);
+	if (ft == 1) {
+		err_set(err, "CPython %d.%d is a free-threaded build (no GIL), which is not "
+			     "supported", major, minor);
+		return -1;
+	}
+	if (ft) {
+		err_set(err, "_Py_DebugOffsets has free_threaded = %llu: memory layout unknown",
+			(unsigned long long)ft);
+		return -1;
+	}
+	if (n < l->size) {
+		err_set(err, "_Py_DebugOffsets of CPython %d.%d is %u bytes, only %zu were read: "
+			     "memory layout unknown", major, minor, l->size, n);
+		return -1;
+	}
+
+	for (int g = 0; g < G_NR; g++) {
+		size[g] = block_u64(b, l->group[g]);
+		if (!size[g] || size[g] > DEBUG_MAX_STRUCT) {
+			err_set(err, "_Py_DebugOffsets gives %s.size = %llu, not a plausible size: "
+				     "memory layout unknown", group_names[g],
+				(unsigned long long)size[g]);
+			return -1;
+		}
+	}
+	o = *row;
+	for (int m = 0; m < M_NR; m++) {
+		uint64_t v, gsize = size[members[m].group];
+		bool outside;
+
+		if (!l->member[m])
+			continue;
+		v = block_u64(b, l->member[m]);
+		outside = v > gsize || gsize - v < members[m].width;
+		if (outside || v % members[m].align) {
+			err_set(err, "_Py_DebugOffsets gives %s.%s = %llu, %s the %llu-byte "
+				     "structure: memory layout unknown",
+				group_names[members[m].group], members[m].name,
+				(unsigned long long)v, outside ? "outside" : "misaligned in",
+				(unsigned long long)gsize);
+			return -1;
+		}
+		field_set(&o, members[m].dest, (uint32_t)v + members[m].add);
+	}
+	for (size_t i = 0; i < sizeof(one_read) / sizeof(one_read[0]); i++) {
+		uint32_t lo = UINT32_MAX, hi = 0;
+
+		for (int k = 0; k < one_read[i].n; k++) {
+			uint32_t v = field_get(&o, one_read[i].f[k]);
+
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		if (hi + 8 - lo > PYBPF_BLOCK_SIZE) {
+			err_set(err, "_Py_DebugOffsets spreads the %s fields over %u bytes, more "
+				     "than the %d read at once: memory layout unknown",
+				one_read[i].what, hi + 8 - lo, PYBPF_BLOCK_SIZE);
+			return -1;
+		}
+	}
+	*out = o;
+	return 0;
+}
+
+int offsets_for_target(const struct python_target *t, struct pybpf_offsets *out,
+		       struct pybpf_err *err)
+{
+	const struct pybpf_offsets *row = offsets_for(t->major, t->minor);
+	const struct debug_layout *l = layout_for(t->major, t->minor);
+	unsigned char buf[DEBUG_READ_MAX];
+	struct pybpf_err why;
+	int ret;
+
+	if (!row || (t->minor >= 13 && (!l || l->size > sizeof(buf)))) {
+		err_set(err, "PID %d: CPython %s is not supported", t->pid, t->version);
+		return -1;
+	}
+	if (t->minor < 13) {
+		*out = *row;
+		return 0;
+	}
+	ret = python_target__read(t->pid, t->runtime_addr, buf, l->size);
+	if (ret) {
+		err_set(err, "PID %d: cannot read the _Py_DebugOffsets of CPython %s at 0x%llx: "
+			     "%s%s", t->pid, t->version, (unsigned long long)t->runtime_addr,
+			ret == -ENOENT || ret == -ESRCH ? "the process is gone" : strerror(-ret),
+			ret == -EPERM || ret == -EACCES ? " (needs root)" : "");
+		return -1;
+	}
+	if (offsets_from_debug(buf, l->size, t->major, t->minor, out, &why)) {
+		err_set(err, "PID %d: %s", t->pid, why.msg);
+		return -1;
+	}
+	return 0;
 }
