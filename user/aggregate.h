@@ -19,7 +19,12 @@ typedef void (*flush_fn)(void *ctx, const struct pybpf_func_key *callee,
 			 const struct pybpf_counts *pair);
 
 /* Closes every active call of a thread's shadow stack at time `now`, top
- * first, as cProfile's disable() does. Returns the number of calls closed. */
+ * first, as cProfile's disable() does. Each call's offcputime is its frame's
+ * offcpu, plus now - off_since for the top frame of a thread off the CPU.
+ * PYBPF_FRAME_SKIP frames (generator creation) are popped without a call:
+ * their time, and their off-CPU time, stay the caller's own; NORET frames
+ * are ordinary calls. The pair figures carry the same offcputime. Leaves
+ * depth and off_since at 0. Returns the number of calls closed. */
 size_t stack_flush(struct pybpf_stack *st, unsigned long long now, flush_fn fn, void *ctx);
 
 #endif

@@ -29,12 +29,17 @@ static const char usage_text[] =
 	"                         gprof2dot, python -m pstats)\n"
 	"  -s, --sort KEY         order of the table: calls, cumulative (default), cumtime,\n"
 	"                         tottime, time, ncalls, pcalls, filename, file, module,\n"
-	"                         name, line, nfl, stdname\n"
+	"                         name, line, nfl, stdname, offcpu\n"
 	"      --limit N          print at most N rows\n"
-	"      --backend NAME     auto (default) or usdt\n"
+	"      --latency          also print each function's distribution of call\n"
+	"                         durations with p50 and p99 (as many as --limit, or 10)\n"
+	"      --backend NAME     auto (default), usdt or evalframe\n"
 	"  -v, --verbose          say more on stderr (libbpf's messages too)\n"
 	"      --probe-floor      attach empty programs to the same probes and count\n"
 	"                         nothing: the cost floor that make bench measures\n"
+	"      --hook-only        evalframe backend: install CPython's eval-frame hook\n"
+	"                         but attach no probes: the cost of the hook alone\n"
+	"                         (benchmarks; not with --backend usdt or --probe-floor)\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -45,7 +50,9 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 success (or CMD's own status), 1 runtime failure, 64 usage error.\n";
 
-enum { OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR };
+enum { OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR, OPT_LATENCY, OPT_HOOK_ONLY };
+
+#define BACKEND_NAMES "auto, usdt or evalframe"
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -56,14 +63,35 @@ static const struct option long_options[] = {
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "probe-floor", no_argument, NULL, OPT_PROBE_FLOOR },
+	{ "latency", no_argument, NULL, OPT_LATENCY },
+	{ "hook-only", no_argument, NULL, OPT_HOOK_ONLY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char *const backend_names[] = {
+	[PYBPF_BACKEND_AUTO] = "auto",
+	[PYBPF_BACKEND_USDT] = "usdt",
+	[PYBPF_BACKEND_EVALFRAME] = "evalframe",
+};
+
 const char *backend_name(enum pybpf_backend b)
 {
-	return b == PYBPF_BACKEND_USDT ? "usdt" : b == PYBPF_BACKEND_EVALFRAME ? "evalframe" : "auto";
+	if ((unsigned int)b >= sizeof(backend_names) / sizeof(backend_names[0]))
+		return "auto";
+	return backend_names[b];
+}
+
+static bool parse_backend(const char *s, enum pybpf_backend *out)
+{
+	for (size_t i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++) {
+		if (!strcmp(s, backend_names[i])) {
+			*out = (enum pybpf_backend)i;
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool parse_long(const char *s, long min, long max, long *out)
@@ -116,7 +144,7 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 		if (report_parse_sort(arg, &o->sort)) {
 			err_set(err, "invalid sort key '%s': expected one of calls, cumulative, cumtime, "
 				     "tottime, time, ncalls, pcalls, filename, file, module, name, "
-				     "line, nfl, stdname", arg);
+				     "line, nfl, stdname, offcpu", arg);
 			return OPTIONS_USAGE;
 		}
 		return OPTIONS_RUN;
@@ -127,19 +155,21 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 		}
 		return OPTIONS_RUN;
 	case OPT_BACKEND:
-		if (!strcmp(arg, "auto") || !strcmp(arg, "usdt") || !strcmp(arg, "evalframe")) {
-			o->backend = !strcmp(arg, "auto")  ? PYBPF_BACKEND_AUTO
-				     : !strcmp(arg, "usdt") ? PYBPF_BACKEND_USDT
-							    : PYBPF_BACKEND_EVALFRAME;
+		if (parse_backend(arg, &o->backend))
 			return OPTIONS_RUN;
-		}
-		err_set(err, "invalid backend '%s': expected auto or usdt", arg);
+		err_set(err, "invalid backend '%s': expected " BACKEND_NAMES, arg);
 		return OPTIONS_USAGE;
 	case 'v':
 		o->verbose = true;
 		return OPTIONS_RUN;
 	case OPT_PROBE_FLOOR:
 		o->probe_floor = true;
+		return OPTIONS_RUN;
+	case OPT_LATENCY:
+		o->latency = true;
+		return OPTIONS_RUN;
+	case OPT_HOOK_ONLY:
+		o->hook_only = true;
 		return OPTIONS_RUN;
 	case 'h':
 		fputs(usage_text, stdout);
@@ -150,6 +180,22 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 	default:
 		return OPTIONS_USAGE; /* message set by the caller */
 	}
+}
+
+/* Options that exclude each other, whatever their order. */
+static enum options_result check_modes(const struct pybpf_options *o, struct pybpf_err *err)
+{
+	if (o->hook_only && o->backend == PYBPF_BACKEND_USDT) {
+		err_set(err, "--hook-only measures the evalframe backend's hook: it cannot be used "
+			     "with --backend usdt (hint: pybpf-prof --help)");
+		return OPTIONS_USAGE;
+	}
+	if (o->hook_only && o->probe_floor) {
+		err_set(err, "--hook-only and --probe-floor exclude each other: the hook alone, or "
+			     "empty programs on the probes (hint: pybpf-prof --help)");
+		return OPTIONS_USAGE;
+	}
+	return OPTIONS_RUN;
 }
 
 static enum options_result check_target(struct pybpf_options *o, struct pybpf_err *err)
@@ -183,7 +229,10 @@ static void explain_bad_option(const char *arg, struct pybpf_err *err)
 {
 	const struct option *lo = !strncmp(arg, "--", 2) ? long_option_of(arg) : NULL;
 
-	if (lo && lo->has_arg == required_argument)
+	if (lo && lo->val == OPT_BACKEND)
+		err_set(err, "option '--backend' needs a value: " BACKEND_NAMES
+			     " (hint: pybpf-prof --help)");
+	else if (lo && lo->has_arg == required_argument)
 		err_set(err, "option '--%s' needs a value (hint: pybpf-prof --help)", lo->name);
 	else if (lo)
 		err_set(err, "option '--%s' takes no value (hint: pybpf-prof --help)", lo->name);
@@ -216,5 +265,7 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 	}
 	if (optind < argc)
 		o->cmd = &argv[optind];
+	if (check_modes(o, err) != OPTIONS_RUN)
+		return OPTIONS_USAGE;
 	return check_target(o, err);
 }

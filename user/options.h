@@ -25,8 +25,8 @@ struct pybpf_options {
 	enum pybpf_backend backend;
 	bool verbose;
 	bool probe_floor; /* --probe-floor: empty programs on the probes (benchmarks) */
-	bool latency;
-	bool hook_only;
+	bool latency;     /* --latency: per-function call-duration histograms */
+	bool hook_only;   /* --hook-only: evalframe's PEP 523 hook, no probes (benchmarks) */
 };
 
 enum options_result {

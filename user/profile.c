@@ -18,6 +18,7 @@ void profile_free(struct pybpf_profile *p)
 		free(p->funcs[i].filename);
 		free(p->funcs[i].name);
 		free(p->funcs[i].callers);
+		free(p->funcs[i].latency);
 	}
 	free(p->funcs);
 	free(p->index);
@@ -137,6 +138,7 @@ void stats_add(struct pybpf_stats *dst, const struct pybpf_stats *src)
 	dst->pcalls += src->pcalls;
 	dst->tottime_ns += src->tottime_ns;
 	dst->cumtime_ns += src->cumtime_ns;
+	dst->offcpu_ns += src->offcpu_ns;
 }
 
 void profile_add(struct pybpf_profile *p, size_t func, const struct pybpf_stats *st)
@@ -165,6 +167,21 @@ int profile_add_caller(struct pybpf_profile *p, size_t callee, size_t caller,
 	f->callers[f->ncallers].func = caller;
 	f->callers[f->ncallers].st = *st;
 	f->ncallers++;
+	return 0;
+}
+
+int profile_add_latency(struct pybpf_profile *p, size_t func,
+			const uint64_t slots[PYBPF_HIST_SLOTS])
+{
+	struct pybpf_func *f = &p->funcs[func];
+
+	if (!f->latency) {
+		f->latency = calloc(PYBPF_HIST_SLOTS, sizeof(*f->latency));
+		if (!f->latency)
+			return -ENOMEM;
+	}
+	for (size_t k = 0; k < PYBPF_HIST_SLOTS; k++)
+		f->latency[k] += slots[k];
 	return 0;
 }
 

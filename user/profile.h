@@ -7,12 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* cProfile's four figures. Times are nanoseconds. */
+#include "pybpf.h"
+
+/* cProfile's four figures, and the off-CPU part of tottime. Times are nanoseconds. */
 struct pybpf_stats {
 	uint64_t ncalls;     /* total calls (pstats nc) */
 	uint64_t pcalls;     /* primitive calls (pstats cc) */
 	uint64_t tottime_ns; /* own time, all activations */
 	uint64_t cumtime_ns; /* inclusive time, outermost activations only */
+	uint64_t offcpu_ns;  /* part of tottime spent off the CPU (on top of a sleeping thread) */
 };
 
 struct pybpf_caller {
@@ -27,6 +30,7 @@ struct pybpf_func {
 	struct pybpf_stats st;
 	struct pybpf_caller *callers;
 	size_t ncallers, callers_cap;
+	uint64_t *latency; /* --latency: PYBPF_HIST_SLOTS call-duration counts, or NULL */
 };
 
 /* Events that could not be paired, reported under the table. */
@@ -40,6 +44,7 @@ struct pybpf_losses {
 	uint64_t read_errors;       /* target memory could not be read */
 	uint64_t still_running;     /* calls active at detach, counted up to detach */
 	uint64_t untimed_throws;    /* generator resumes by throw() counted with no time */
+	uint64_t norets_closed;     /* calls past the kernel's pending-return limit, ended late */
 };
 
 struct pybpf_profile {
@@ -52,6 +57,7 @@ struct pybpf_profile {
 	int pid;
 	char python_version[32]; /* e.g. "3.9.2" */
 	char binary[4096];
+	char build[16];          /* "static" or "shared" (libpython), or "" if unknown */
 	char backend[16];
 	double wall_seconds; /* time the probes were attached */
 };
@@ -72,6 +78,10 @@ void stats_add(struct pybpf_stats *dst, const struct pybpf_stats *src);
 void profile_add(struct pybpf_profile *p, size_t func, const struct pybpf_stats *st);
 int profile_add_caller(struct pybpf_profile *p, size_t callee, size_t caller,
 		       const struct pybpf_stats *st);
+/* Add a call-duration histogram (layout of struct pybpf_hist) to a function's,
+ * allocating it the first time. 0 or -ENOMEM (the function's is then unchanged). */
+int profile_add_latency(struct pybpf_profile *p, size_t func,
+			const uint64_t slots[PYBPF_HIST_SLOTS]);
 
 /* Sums over all entries, as pstats prints them. */
 uint64_t profile_total_calls(const struct pybpf_profile *p);

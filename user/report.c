@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "latency.h"
 #include "strutil.h"
 
 #define HOT_MAX 3		/* functions listed per hot-spot kind */
 #define HOT_MIN_SHARE 0.05	/* below this share a function is not a hot spot */
+#define LATENCY_DEFAULT 10	/* histograms printed when there is no --limit */
 
 static const struct {
 	const char *word;
@@ -31,6 +33,7 @@ static const struct {
 	{ "stdname", PYBPF_SORT_STDNAME },
 	{ "time", PYBPF_SORT_TIME },
 	{ "tottime", PYBPF_SORT_TIME },
+	{ "offcpu", PYBPF_SORT_OFFCPU },
 };
 
 static const char *const sort_titles[] = {
@@ -43,6 +46,7 @@ static const char *const sort_titles[] = {
 	[PYBPF_SORT_PCALLS] = "primitive call count",
 	[PYBPF_SORT_STDNAME] = "standard name",
 	[PYBPF_SORT_TIME] = "internal time",
+	[PYBPF_SORT_OFFCPU] = "off-CPU time",
 };
 
 int report_parse_sort(const char *key, enum pybpf_sort *out)
@@ -117,7 +121,8 @@ struct order_ctx {
 	char **std; /* stdname strings, built only for PYBPF_SORT_STDNAME */
 };
 
-/* TupleComp's directions: counts and times descend, strings and lines ascend. */
+/* TupleComp's directions: counts and times descend, strings and lines
+ * ascend (offcpu, not a pstats key, descends like the times). */
 static int desc_u64(uint64_t l, uint64_t r)
 {
 	return (l < r) - (l > r);
@@ -158,6 +163,8 @@ static int compare_funcs(const struct order_ctx *c, size_t a, size_t b)
 		return desc_time(l->st.cumtime_ns, r->st.cumtime_ns);
 	case PYBPF_SORT_TIME:
 		return desc_time(l->st.tottime_ns, r->st.tottime_ns);
+	case PYBPF_SORT_OFFCPU:
+		return desc_time(l->st.offcpu_ns, r->st.offcpu_ns);
 	case PYBPF_SORT_FILENAME:
 		return asc_str(l->filename, r->filename);
 	case PYBPF_SORT_LINE:
@@ -229,21 +236,29 @@ size_t *report_order(const struct pybpf_profile *p, enum pybpf_sort sort)
 	return order;
 }
 
+/* "Profile of PID 1234: CPython 3.12.1 (shared, /usr/lib/...), backend
+ * evalframe, 2.345 s traced", the build left out when it is not known. */
 static int print_header(FILE *out, const struct pybpf_profile *p)
 {
+	char build[sizeof(p->build)] = "";
 	char *version = escaped_dup(p->python_version[0] ? p->python_version : "?");
 	char *binary = escaped_dup(p->binary[0] ? p->binary : "unknown binary");
 	char *backend = escaped_dup(p->backend[0] ? p->backend : "unknown");
+	char *kind;
 	int ret = -1;
 
-	if (version && binary && backend) {
-		fprintf(out, "Profile of PID %d: CPython %s (%s), backend %s, %.3f s traced\n\n",
-			p->pid, version, binary, backend, p->wall_seconds);
+	memcpy(build, p->build, sizeof(build) - 1); /* terminated even if p's is not */
+	kind = escaped_dup(build);
+	if (version && binary && backend && kind) {
+		fprintf(out, "Profile of PID %d: CPython %s (%s%s%s), backend %s, %.3f s traced\n\n",
+			p->pid, version, kind, kind[0] ? ", " : "", binary, backend,
+			p->wall_seconds);
 		ret = 0;
 	}
 	free(version);
 	free(binary);
 	free(backend);
+	free(kind);
 	return ret;
 }
 
@@ -264,7 +279,8 @@ static void print_percall(FILE *out, double seconds, uint64_t calls)
 		fprintf(out, "%8s ", "");
 }
 
-/* One row as pstats' print_line writes it. */
+/* One row as pstats' print_line writes it, with the off-CPU seconds in
+ * pstats' f8 format before the label. */
 static int print_row(FILE *out, const struct pybpf_func *f)
 {
 	char calls[48];
@@ -278,7 +294,7 @@ static int print_row(FILE *out, const struct pybpf_func *f)
 	print_percall(out, tt, f->st.ncalls);
 	fprintf(out, "%8.3f ", ct);
 	print_percall(out, ct, f->st.pcalls);
-	fprintf(out, "%s\n", label);
+	fprintf(out, "%8.3f %s\n", ns_to_s(f->st.offcpu_ns), label);
 	free(label);
 	return 0;
 }
@@ -305,7 +321,8 @@ static void print_totals(FILE *out, const struct pybpf_profile *p)
 
 static int print_rows(FILE *out, const struct pybpf_profile *p, const size_t *order, size_t rows)
 {
-	fputs("   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n", out);
+	fputs("   ncalls  tottime  percall  cumtime  percall   offcpu filename:lineno(function)\n",
+	      out);
 	for (size_t i = 0; i < rows; i++) {
 		if (print_row(out, &p->funcs[order[i]]))
 			return -1;
@@ -362,6 +379,11 @@ static const struct {
 	LOSS(untimed_throws,
 	     "generator resume by throw() was counted with no time (3.15 fires no entry probe)",
 	     "generator resumes by throw() were counted with no time (3.15 fires no entry probe)"),
+	LOSS(norets_closed,
+	     "call was nested deeper than the kernel's 64 pending return probes per thread "
+	     "(counted exactly, its end time taken at the next event)",
+	     "calls were nested deeper than the kernel's 64 pending return probes per thread "
+	     "(counted exactly, their end time taken at the next event)"),
 #undef LOSS
 };
 
@@ -403,6 +425,59 @@ static void format_duration(char *buf, size_t n, double s)
 		snprintf(buf, n, "%.1f ms", s * 1e3);
 	else
 		snprintf(buf, n, "%.2f s", s);
+}
+
+/* One function's histogram: a title line, then its buckets. */
+static int print_latency_one(FILE *out, const struct pybpf_func *f)
+{
+	uint64_t n = latency_count(f->latency);
+	char *label = label_for_print(f), p50[32], p99[32];
+	double v50, v99;
+	int r50, r99;
+
+	if (!label)
+		return -1;
+	r50 = latency_percentile(f->latency, 50, &v50);
+	r99 = latency_percentile(f->latency, 99, &v99);
+	latency_format_ns(p50, sizeof(p50), v50);
+	latency_format_ns(p99, sizeof(p99), v99);
+	fprintf(out, "  %s  %" PRIu64 " call%s, p50 %s%s, p99 %s%s\n", label, n, n == 1 ? "" : "s",
+		r50 == 1 ? ">= " : "", p50, r99 == 1 ? ">= " : "", p99);
+	latency_print_hist(out, f->latency, "    ");
+	free(label);
+	return 0;
+}
+
+/* --latency: the first `limit` functions of the table that have a histogram. */
+static int print_latency(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort,
+			 long limit)
+{
+	size_t want = limit < 0 ? LATENCY_DEFAULT : (size_t)limit, done = 0, *order;
+
+	if (!want)
+		return 0;
+	order = report_order(p, sort);
+	if (!order && p->nfuncs)
+		return -1;
+	for (size_t i = 0; i < p->nfuncs && done < want; i++) {
+		const struct pybpf_func *f = &p->funcs[order[i]];
+
+		if (!f->latency || !latency_count(f->latency))
+			continue;
+		if (!done)
+			fputs("Latency per call (each call, recursion included; percentiles "
+			      "interpolated in log2 buckets):\n", out);
+		else
+			fputc('\n', out);
+		if (print_latency_one(out, f)) {
+			free(order);
+			return -1;
+		}
+		done++;
+	}
+	free(order);
+	fputs(done ? "\n" : "Latency per call: no call ended while tracing\n\n", out);
+	return 0;
 }
 
 /* "  61.3%  file:line(name)  1000 calls, 1.2 µs per call" */
@@ -506,9 +581,11 @@ out:
 	return ret;
 }
 
-int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort, long limit)
+int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort, long limit,
+		 bool latency)
 {
-	if (print_header(out, p) || print_table(out, p, sort, limit))
+	if (print_header(out, p) || print_table(out, p, sort, limit) ||
+	    (latency && print_latency(out, p, sort, limit)))
 		return -1;
 	print_losses(out, &p->losses);
 	return print_hot_spots(out, p);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* cProfile-format text report: table, sorting, hot-spot summary. */
+/* cProfile-format text report: table, sorting, latency, hot-spot summary. */
 #ifndef PYBPF_REPORT_H
 #define PYBPF_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "profile.h"
 
-/* pstats' sort keys (pstats.Stats.sort_arg_dict_default). */
+/* pstats' sort keys (pstats.Stats.sort_arg_dict_default), and offcpu. */
 enum pybpf_sort {
 	PYBPF_SORT_CALLS,      /* calls, ncalls: "call count" */
 	PYBPF_SORT_CUMULATIVE, /* cumulative, cumtime: "cumulative time" */
@@ -18,6 +19,7 @@ enum pybpf_sort {
 	PYBPF_SORT_PCALLS,     /* pcalls: "primitive call count" */
 	PYBPF_SORT_STDNAME,    /* stdname: "standard name" */
 	PYBPF_SORT_TIME,       /* time, tottime: "internal time" */
+	PYBPF_SORT_OFFCPU,     /* offcpu (ours, descending): "off-CPU time" */
 };
 
 /* 0 and *out set, or -1 for an unknown key. */
@@ -28,7 +30,11 @@ const char *report_sort_title(enum pybpf_sort sort);
  * (stable: ties keep insertion order, as pstats' stable sort over the
  * file's dict order does). NULL on ENOMEM or when nfuncs is 0. */
 size_t *report_order(const struct pybpf_profile *p, enum pybpf_sort sort);
-/* The whole report: header, table (limit < 0: all rows), losses, hot spots. */
-int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort, long limit);
+/* The whole report: header, table (limit < 0: all rows), then with
+ * `latency` the histograms of the first `limit` functions of the table that
+ * have one (10 when limit < 0), losses, hot spots. The table is pstats'
+ * print_stats block with one more column, offcpu, before the label. */
+int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort, long limit,
+		 bool latency);
 
 #endif

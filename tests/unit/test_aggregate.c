@@ -79,6 +79,7 @@ static struct pybpf_stack *new_stack(void)
 	st->depth = 0;
 	st->excess = 0;
 	st->tstate = 0;
+	st->off_since = 0;
 	return st;
 }
 
@@ -116,10 +117,10 @@ static void expect_counts(const struct pybpf_counts *got, uint64_t calls, uint64
 static void test_counts_sum(void **state)
 {
 	const struct pybpf_counts percpu[4] = {
-		{ 1, 0, 100, 1000 },
-		{ 2, 1, 200, 0 },
-		{ 0, 0, 0, 0 },
-		{ 1ull << 40, 3, 1ull << 50, 7 },
+		{ 1, 0, 100, 1000, 40 },
+		{ 2, 1, 200, 0, 0 },
+		{ 0, 0, 0, 0, 0 },
+		{ 1ull << 40, 3, 1ull << 50, 7, 1ull << 49 },
 	};
 	struct pybpf_counts out;
 
@@ -127,21 +128,24 @@ static void test_counts_sum(void **state)
 	memset(&out, 0xff, sizeof(out));
 	counts_sum(percpu, 4, &out);
 	expect_counts(&out, (1ull << 40) + 3, 4, (1ull << 50) + 300, 1007);
+	assert_int_equal(out.offcputime, (1ull << 49) + 40);
 
 	memset(&out, 0xff, sizeof(out));
 	counts_sum(percpu, 1, &out);
 	expect_counts(&out, 1, 0, 100, 1000);
+	assert_int_equal(out.offcputime, 40);
 
 	memset(&out, 0xff, sizeof(out));
 	counts_sum(percpu, 0, &out);
 	expect_counts(&out, 0, 0, 0, 0);
+	assert_int_equal(out.offcputime, 0);
 }
 
 static void test_stats_from_counts(void **state)
 {
-	const struct pybpf_counts c = { 5, 4, 1500, 2000 };
-	const struct pybpf_counts plain = { 3, 0, 30, 90 };
-	const struct pybpf_counts odd = { 1, 2, 0, 0 }; /* per-CPU races: never below 0 */
+	const struct pybpf_counts c = { 5, 4, 1500, 2000, 600 };
+	const struct pybpf_counts plain = { 3, 0, 30, 90, 0 };
+	const struct pybpf_counts odd = { 1, 2, 0, 0, 0 }; /* per-CPU races: never below 0 */
 	struct pybpf_stats st;
 
 	(void)state;
@@ -151,12 +155,14 @@ static void test_stats_from_counts(void **state)
 	assert_int_equal(st.pcalls, 1);
 	assert_int_equal(st.tottime_ns, 1500);
 	assert_int_equal(st.cumtime_ns, 2000);
+	assert_int_equal(st.offcpu_ns, 600);
 
 	stats_from_counts(&plain, &st);
 	assert_int_equal(st.ncalls, 3);
 	assert_int_equal(st.pcalls, 3);
 	assert_int_equal(st.tottime_ns, 30);
 	assert_int_equal(st.cumtime_ns, 90);
+	assert_int_equal(st.offcpu_ns, 0);
 
 	stats_from_counts(&odd, &st);
 	assert_int_equal(st.ncalls, 1);
@@ -164,6 +170,14 @@ static void test_stats_from_counts(void **state)
 }
 
 /* ---- flushing a stack ---- */
+
+static struct pybpf_frame *push_off(struct pybpf_stack *st, const struct pybpf_func_key *key,
+				    uint64_t t0, uint64_t subt, uint32_t flags, uint64_t offcpu)
+{
+	push(st, key, t0, subt, flags);
+	st->frames[st->depth - 1].offcpu = offcpu;
+	return &st->frames[st->depth - 1];
+}
 
 /* main -> f -> f (recursive), closed at 1000: the inner f is not the outer
  * activation of f (no totaltime, one reccallcount) but is the outer f -> f
@@ -285,6 +299,135 @@ static void test_flush_clock_edges(void **state)
 	free(st);
 }
 
+/* Each closed call carries its frame's off-CPU time, in the call and the
+ * pair figures; none of it moves to the caller, as a callee's time does. */
+static void test_flush_offcpu(void **state)
+{
+	struct pybpf_stack *st = new_stack();
+	struct recorder r;
+
+	(void)state;
+	recorder_init(&r, 4);
+	push_off(st, &key_main, 0, 0, BOTH, 30);
+	push_off(st, &key_f, 100, 0, BOTH, 250);
+	push_off(st, &key_g, 600, 0, PYBPF_FRAME_PAIR_OUTER, 0);
+
+	assert_int_equal(stack_flush(st, 1000, record, &r), 3);
+	assert_int_equal(r.n, 3);
+	expect_counts(&r.calls[0].call, 1, 1, 400, 0);
+	assert_int_equal(r.calls[0].call.offcputime, 0);
+	assert_int_equal(r.calls[0].pair.offcputime, 0);
+	expect_counts(&r.calls[1].call, 1, 0, 500, 900); /* tt 900, subt 400 */
+	assert_int_equal(r.calls[1].call.offcputime, 250);
+	assert_int_equal(r.calls[1].pair.offcputime, 250);
+	expect_counts(&r.calls[2].call, 1, 0, 100, 1000);
+	assert_int_equal(r.calls[2].call.offcputime, 30);
+	free(r.calls);
+	free(st);
+}
+
+/* A thread off the CPU at detach: the time since off_since is off-CPU time
+ * of its top frame; off_since is cleared with the stack. Off-CPU time is
+ * never more than the call's own time (a racing clock). */
+static void test_flush_off_since(void **state)
+{
+	struct pybpf_stack *st = new_stack();
+	struct recorder r;
+
+	(void)state;
+	recorder_init(&r, 4);
+	push_off(st, &key_main, 0, 0, BOTH, 1000);
+	push_off(st, &key_f, 100, 0, BOTH, 200);
+	st->off_since = 700;
+
+	assert_int_equal(stack_flush(st, 1000, record, &r), 2);
+	assert_int_equal(st->off_since, 0);
+	expect_counts(&r.calls[0].call, 1, 0, 900, 900);
+	assert_int_equal(r.calls[0].call.offcputime, 200 + 300);
+	assert_int_equal(r.calls[0].pair.offcputime, 200 + 300);
+	expect_counts(&r.calls[1].call, 1, 0, 100, 1000);
+	assert_int_equal(r.calls[1].call.offcputime, 100); /* 1000 clamped to its own 100 */
+
+	/* off_since after now (another CPU's clock): nothing pending. */
+	r.n = 0;
+	push_off(st, &key_f, 100, 0, BOTH, 5);
+	st->off_since = 2000;
+	assert_int_equal(stack_flush(st, 1000, record, &r), 1);
+	assert_int_equal(r.calls[0].call.offcputime, 5);
+	assert_int_equal(st->off_since, 0);
+	free(r.calls);
+	free(st);
+}
+
+/* main -> f -> the evaluation that creates a generator (SKIP), open at
+ * detach: it is no call. Its time is not added to f's subt (it stays f's own
+ * time) and its off-CPU time is f's. */
+static void test_flush_skip(void **state)
+{
+	struct pybpf_stack *st = new_stack();
+	struct recorder r;
+
+	(void)state;
+	recorder_init(&r, 4);
+	push_off(st, &key_main, 0, 0, BOTH, 0);
+	push_off(st, &key_f, 100, 0, BOTH, 10);
+	push_off(st, &key_g, 500, 0, BOTH | PYBPF_FRAME_SKIP, 40);
+
+	assert_int_equal(stack_flush(st, 1000, record, &r), 2);
+	assert_int_equal(st->depth, 0);
+	assert_int_equal(r.n, 2);
+	/* f: tt 900, nothing in subt, off-CPU its own 10 + the creation's 40. */
+	expect_key(&r.calls[0].callee, &key_f);
+	expect_key(&r.calls[0].caller, &key_main);
+	expect_counts(&r.calls[0].call, 1, 0, 900, 900);
+	assert_int_equal(r.calls[0].call.offcputime, 50);
+	expect_key(&r.calls[1].callee, &key_main);
+	expect_counts(&r.calls[1].call, 1, 0, 100, 1000);
+	assert_int_equal(r.calls[1].call.offcputime, 0);
+
+	/* A SKIP frame on top of a thread off the CPU: the pending time is
+	 * its caller's; a SKIP frame alone closes nothing. */
+	r.n = 0;
+	push_off(st, &key_f, 100, 0, BOTH, 0);
+	push_off(st, &key_g, 500, 0, PYBPF_FRAME_SKIP, 0);
+	st->off_since = 900;
+	assert_int_equal(stack_flush(st, 1000, record, &r), 1);
+	expect_key(&r.calls[0].callee, &key_f);
+	assert_false(r.calls[0].has_caller);
+	expect_counts(&r.calls[0].call, 1, 0, 900, 900);
+	assert_int_equal(r.calls[0].call.offcputime, 100);
+
+	r.n = 0;
+	push_off(st, &key_g, 500, 0, PYBPF_FRAME_SKIP | BOTH, 7);
+	assert_int_equal(stack_flush(st, 1000, record, &r), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(st->depth, 0);
+	free(r.calls);
+	free(st);
+}
+
+/* A NORET frame (no return probe pending) is closed like any other call. */
+static void test_flush_noret(void **state)
+{
+	struct pybpf_stack *st = new_stack();
+	struct recorder r;
+
+	(void)state;
+	recorder_init(&r, 4);
+	push_off(st, &key_main, 0, 0, BOTH, 0);
+	push_off(st, &key_f, 200, 50, BOTH | PYBPF_FRAME_NORET, 20);
+	st->frames[1].frame = 0x7f0000009000;
+
+	assert_int_equal(stack_flush(st, 1000, record, &r), 2);
+	expect_key(&r.calls[0].callee, &key_f);
+	expect_counts(&r.calls[0].call, 1, 0, 750, 800);
+	expect_counts(&r.calls[0].pair, 1, 0, 750, 800);
+	assert_int_equal(r.calls[0].call.offcputime, 20);
+	expect_counts(&r.calls[1].call, 1, 0, 200, 1000);
+	free(r.calls);
+	free(st);
+}
+
 static void test_flush_empty(void **state)
 {
 	struct pybpf_stack *st = new_stack();
@@ -341,6 +484,10 @@ int main(void)
 		cmocka_unit_test(test_flush_recursion),
 		cmocka_unit_test(test_flush_mutual_recursion),
 		cmocka_unit_test(test_flush_clock_edges),
+		cmocka_unit_test(test_flush_offcpu),
+		cmocka_unit_test(test_flush_off_since),
+		cmocka_unit_test(test_flush_skip),
+		cmocka_unit_test(test_flush_noret),
 		cmocka_unit_test(test_flush_empty),
 		cmocka_unit_test(test_flush_depth_clamped),
 	};

@@ -59,6 +59,8 @@ static void expect_defaults_but_pid(const struct pybpf_options *o)
 	assert_int_equal(o->backend, PYBPF_BACKEND_AUTO);
 	assert_false(o->verbose);
 	assert_false(o->probe_floor);
+	assert_false(o->latency);
+	assert_false(o->hook_only);
 }
 
 /* ---- valid command lines ---- */
@@ -132,7 +134,8 @@ static void test_every_value(void **state)
 
 	(void)state;
 	assert_int_equal(parse(ARGV("-p", "5", "-d", "2.5", "-o", "f", "-s", "tottime",
-				    "--limit", "10", "--backend", "usdt", "-v", "--probe-floor"),
+				    "--limit", "10", "--backend", "usdt", "-v", "--probe-floor",
+				    "--latency"),
 			       &o, &err), OPTIONS_RUN);
 	assert_int_equal(o.pid, 5);
 	assert_null(o.cmd);
@@ -144,6 +147,8 @@ static void test_every_value(void **state)
 	assert_int_equal(o.backend, PYBPF_BACKEND_USDT);
 	assert_true(o.verbose);
 	assert_true(o.probe_floor);
+	assert_true(o.latency);
+	assert_false(o.hook_only);
 
 	/* Long forms, and values that are the boundaries. */
 	assert_int_equal(parse(ARGV("--duration=0.001", "--output", "a b.prof", "--sort=calls",
@@ -157,6 +162,7 @@ static void test_every_value(void **state)
 	assert_int_equal(o.backend, PYBPF_BACKEND_AUTO);
 	assert_true(o.verbose);
 	assert_false(o.probe_floor);
+	assert_false(o.latency);
 
 	/* The last occurrence wins. */
 	assert_int_equal(parse(ARGV("-p", "3", "-s", "name", "-s", "pcalls", "-d", "1", "-d", "7"),
@@ -170,6 +176,100 @@ static void test_backend_name(void **state)
 	(void)state;
 	assert_string_equal(backend_name(PYBPF_BACKEND_AUTO), "auto");
 	assert_string_equal(backend_name(PYBPF_BACKEND_USDT), "usdt");
+	assert_string_equal(backend_name(PYBPF_BACKEND_EVALFRAME), "evalframe");
+}
+
+/* Each backend by name, in both forms; the last one given wins. */
+static void test_backend(void **state)
+{
+	static const struct {
+		const char *name;
+		enum pybpf_backend b;
+	} names[] = {
+		{ "auto", PYBPF_BACKEND_AUTO },
+		{ "usdt", PYBPF_BACKEND_USDT },
+		{ "evalframe", PYBPF_BACKEND_EVALFRAME },
+	};
+	struct pybpf_options o;
+	struct pybpf_err err;
+	char eq[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(parse(ARGV("-p", "1", "--backend", (char *)names[i].name), &o,
+				       &err), OPTIONS_RUN);
+		assert_int_equal(o.backend, names[i].b);
+		assert_string_equal(backend_name(o.backend), names[i].name);
+		snprintf(eq, sizeof(eq), "--backend=%s", names[i].name);
+		assert_int_equal(parse(ARGV(eq, "-p", "1"), &o, &err), OPTIONS_RUN);
+		assert_int_equal(o.backend, names[i].b);
+	}
+	assert_int_equal(parse(ARGV("-p", "1", "--backend", "evalframe", "--backend", "usdt"),
+			       &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.backend, PYBPF_BACKEND_USDT);
+}
+
+/* --latency and --hook-only are flags that imply nothing else. */
+static void test_latency_and_hook_only(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("--latency", "-p", "9"), &o, &err), OPTIONS_RUN);
+	assert_true(o.latency);
+	assert_false(o.hook_only);
+	assert_int_equal(o.pid, 9);
+	assert_int_equal(o.limit, -1);
+	assert_int_equal(o.backend, PYBPF_BACKEND_AUTO);
+
+	assert_int_equal(parse(ARGV("--hook-only", "-p", "9"), &o, &err), OPTIONS_RUN);
+	assert_true(o.hook_only);
+	assert_false(o.latency);
+	assert_false(o.probe_floor);
+	assert_int_equal(o.backend, PYBPF_BACKEND_AUTO);
+
+	assert_int_equal(parse(ARGV("--backend", "evalframe", "--hook-only", "--latency", "--",
+				    "python3", "app.py"), &o, &err), OPTIONS_RUN);
+	assert_true(o.hook_only);
+	assert_true(o.latency);
+	assert_int_equal(o.backend, PYBPF_BACKEND_EVALFRAME);
+	assert_string_equal(o.cmd[0], "python3");
+	assert_string_equal(err.msg, "");
+
+	/* Flags take no value. */
+	expect_usage(ARGV("-p", "1", "--latency=yes"), "option '--latency' takes no value",
+		     "--help");
+	expect_usage(ARGV("-p", "1", "--hook-only=1"), "option '--hook-only' takes no value",
+		     NULL);
+}
+
+/* --hook-only measures the evalframe hook: not with usdt nor --probe-floor,
+ * in either order; the last --backend is the one checked. */
+static void test_hook_only_conflicts(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	expect_usage(ARGV("-p", "1", "--hook-only", "--backend", "usdt"), "--hook-only",
+		     "--backend usdt");
+	expect_usage(ARGV("--backend=usdt", "--hook-only", "-p", "1"), "--hook-only",
+		     "--backend usdt");
+	expect_usage(ARGV("-p", "1", "--hook-only", "--probe-floor"), "--hook-only",
+		     "--probe-floor");
+	expect_usage(ARGV("--probe-floor", "--hook-only", "--", "cmd"), "--hook-only",
+		     "--probe-floor");
+	expect_usage(ARGV("--backend", "evalframe", "--probe-floor", "--hook-only", "-p", "1"),
+		     "exclude each other", "--help");
+	assert_int_equal(parse(ARGV("--backend", "usdt", "--hook-only", "--backend", "auto", "-p",
+				    "1"), &o, &err), OPTIONS_RUN);
+	assert_true(o.hook_only);
+	/* The probe floor alone, with usdt, is still fine. */
+	assert_int_equal(parse(ARGV("--backend", "usdt", "--probe-floor", "-p", "1"), &o, &err),
+			 OPTIONS_RUN);
+	assert_true(o.probe_floor);
+	assert_false(o.hook_only);
 }
 
 /* parse() with stdout going to a buffer: what --help and --version print. */
@@ -211,6 +311,10 @@ static void test_help_version(void **state)
 				 OPTIONS_EXIT);
 		assert_non_null(strstr(out, "Usage: pybpf-prof [OPTIONS] -p PID\n"));
 		assert_non_null(strstr(out, "--limit N"));
+		assert_non_null(strstr(out, "--backend NAME     auto (default), usdt or evalframe\n"));
+		assert_non_null(strstr(out, "\n      --latency  "));
+		assert_non_null(strstr(out, "\n      --hook-only  "));
+		assert_non_null(strstr(out, "stdname, offcpu\n"));
 		assert_string_equal(err.msg, "");
 	}
 	for (size_t i = 0; i < sizeof(version) / sizeof(version[0]); i++) {
@@ -257,6 +361,7 @@ static void test_bad_sort(void **state)
 	(void)state;
 	expect_usage(ARGV("-p", "1", "-s", "bogus"), "invalid sort key 'bogus'", "tottime");
 	expect_usage(ARGV("-p", "1", "--sort", "TIME"), "invalid sort key 'TIME'", NULL);
+	expect_usage(ARGV("-p", "1", "-s", "off-cpu"), "invalid sort key 'off-cpu'", "offcpu");
 }
 
 static void test_bad_limit(void **state)
@@ -271,8 +376,14 @@ static void test_bad_backend(void **state)
 {
 	(void)state;
 	expect_usage(ARGV("-p", "1", "--backend", "nope"), "invalid backend 'nope'",
-		     "auto or usdt");
+		     "expected auto, usdt or evalframe");
 	expect_usage(ARGV("-p", "1", "--backend", "USDT"), "invalid backend 'USDT'", NULL);
+	expect_usage(ARGV("-p", "1", "--backend", "eval"), "invalid backend 'eval'", NULL);
+	expect_usage(ARGV("-p", "1", "--backend="), "invalid backend ''",
+		     "auto, usdt or evalframe");
+	/* No value at all: the message lists the three too. */
+	expect_usage(ARGV("-p", "1", "--backend"), "option '--backend' needs a value",
+		     "auto, usdt or evalframe");
 }
 
 static void test_target_conflicts(void **state)
@@ -346,6 +457,13 @@ static void test_parse_again(void **state)
 		assert_string_equal(o.cmd[0], "cmd");
 		assert_false(o.verbose);
 		assert_int_equal(o.sort, PYBPF_SORT_CUMULATIVE);
+		/* A conflict found after the loop leaves nothing behind either. */
+		expect_usage(ARGV("--hook-only", "--probe-floor", "-p", "1"), "--hook-only", NULL);
+		assert_int_equal(parse(ARGV("-p", "1", "--backend", "usdt"), &o, &err),
+				 OPTIONS_RUN);
+		assert_false(o.hook_only);
+		assert_false(o.probe_floor);
+		assert_false(o.latency);
 	}
 }
 
@@ -357,6 +475,9 @@ int main(void)
 		cmocka_unit_test(test_command_without_dashes),
 		cmocka_unit_test(test_every_value),
 		cmocka_unit_test(test_backend_name),
+		cmocka_unit_test(test_backend),
+		cmocka_unit_test(test_latency_and_hook_only),
+		cmocka_unit_test(test_hook_only_conflicts),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad_pid),
 		cmocka_unit_test(test_bad_duration),

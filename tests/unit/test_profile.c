@@ -197,9 +197,82 @@ static void test_stats_add(void **state)
 	struct pybpf_stats d = stats(1, 2, 3, 4), s = stats(10, 20, 30, 40);
 
 	(void)state;
+	d.offcpu_ns = 2;
+	s.offcpu_ns = 25;
 	stats_add(&d, &s);
 	expect_stats(&d, 11, 22, 33, 44);
+	assert_int_equal(d.offcpu_ns, 27);
 	expect_stats(&s, 10, 20, 30, 40);
+	assert_int_equal(s.offcpu_ns, 25);
+}
+
+/* Off-CPU time adds up per function and per caller, like the other figures. */
+static void test_add_offcpu(void **state)
+{
+	struct pybpf_profile p;
+	struct pybpf_stats a = stats(1, 1, 100, 200), b = stats(2, 2, 50, 50);
+	long f, g;
+
+	(void)state;
+	a.offcpu_ns = 60;
+	b.offcpu_ns = 1ull << 40;
+	profile_init(&p);
+	f = profile_intern(&p, "a.py", 1, "f");
+	g = profile_intern(&p, "a.py", 2, "g");
+	profile_add(&p, (size_t)f, &a);
+	profile_add(&p, (size_t)f, &b);
+	assert_int_equal(p.funcs[f].st.offcpu_ns, (1ull << 40) + 60);
+	assert_int_equal(p.funcs[g].st.offcpu_ns, 0);
+	assert_int_equal(profile_add_caller(&p, (size_t)f, (size_t)g, &a), 0);
+	assert_int_equal(profile_add_caller(&p, (size_t)f, (size_t)g, &a), 0);
+	assert_int_equal(p.funcs[f].callers[0].st.offcpu_ns, 120);
+	profile_free(&p);
+}
+
+/* ---- latency histograms ---- */
+
+static void test_add_latency(void **state)
+{
+	struct pybpf_profile p;
+	uint64_t one[PYBPF_HIST_SLOTS] = { 0 }, two[PYBPF_HIST_SLOTS] = { 0 };
+	long f, g, h;
+
+	(void)state;
+	one[0] = 1;
+	one[10] = 5;
+	one[PYBPF_HIST_SLOTS - 1] = 2;
+	two[10] = 7;
+	two[11] = 1ull << 50;
+	profile_init(&p);
+	f = profile_intern(&p, "a.py", 1, "f");
+	g = profile_intern(&p, "a.py", 2, "g");
+	assert_null(p.funcs[f].latency);
+	assert_int_equal(profile_add_latency(&p, (size_t)f, one), 0);
+	assert_non_null(p.funcs[f].latency);
+	assert_null(p.funcs[g].latency);
+	assert_int_equal(profile_add_latency(&p, (size_t)f, two), 0);
+	assert_int_equal(profile_add_latency(&p, (size_t)g, two), 0);
+	for (size_t k = 0; k < PYBPF_HIST_SLOTS; k++) {
+		assert_int_equal(p.funcs[f].latency[k], one[k] + two[k]);
+		assert_int_equal(p.funcs[g].latency[k], two[k]);
+	}
+	/* The input is not kept: changing it changes nothing. */
+	two[10] = 0;
+	assert_int_equal(p.funcs[g].latency[10], 7);
+	/* Entries added later start without a histogram, and the histograms
+	 * survive the growth of the entry array. */
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		h = profile_intern(&p, "b.py", i, name);
+		assert_true(h >= 0);
+		assert_null(p.funcs[h].latency);
+	}
+	assert_int_equal(p.funcs[f].latency[10], 12);
+	assert_int_equal(p.funcs[f].latency[PYBPF_HIST_SLOTS - 1], 2);
+	profile_free(&p);
+	assert_null(p.funcs);
 }
 
 static void test_add_caller(void **state)
@@ -321,6 +394,8 @@ int main(void)
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_add_merges),
 		cmocka_unit_test(test_stats_add),
+		cmocka_unit_test(test_add_offcpu),
+		cmocka_unit_test(test_add_latency),
 		cmocka_unit_test(test_add_caller),
 		cmocka_unit_test(test_totals),
 		cmocka_unit_test(test_invalid_utf8_label),
