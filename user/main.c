@@ -158,15 +158,7 @@ static int attach_probes(struct session *s, struct pybpf_err *err)
 /* Probes first, then the hook: every call the hook diverts is seen. */
 static int start_tracing(struct session *s, struct pybpf_err *err)
 {
-	const struct pybpf_offsets *off = offsets_for(s->t.major, s->t.minor);
-
-	if (!off) {
-		err_set(err, "cannot trace PID %d: CPython %s is not supported (3.9 to 3.15 are)",
-			s->t.pid, s->t.version);
-		return -1;
-	}
-	s->off = *off;
-	if (choose_backend(s, err))
+	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
 	s->tr = tracer__open(s->o->latency, err);
 	if (!s->tr || attach_probes(s, err) || set_hook(s, err))
@@ -278,13 +270,14 @@ static int finish(struct session *s)
 	snprintf(p.python_version, sizeof(p.python_version), "%s", s->t.version);
 	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
 	snprintf(p.backend, sizeof(p.backend), "%s", backend_name(s->backend));
+	snprintf(p.build, sizeof(p.build), "%s", s->t.shared ? "shared" : "static");
 	p.wall_seconds = seconds_since(&s->started, &now);
 	if (tracer__drain(s->tr, s->t.pid, (unsigned long long)now.tv_sec * 1000000000ull +
 					       (unsigned long long)now.tv_nsec, &p, &err)) {
 		pybpf_warn("%s; printing what was read", err.msg);
 		ret = 1;
 	}
-	if (report_print(stdout, &p, s->o->sort, s->o->limit) || fflush(stdout)) {
+	if (report_print(stdout, &p, s->o->sort, s->o->limit, s->o->latency) || fflush(stdout)) {
 		pybpf_warn("cannot print the report: %s", strerror(errno));
 		ret = 1;
 	}

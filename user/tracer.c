@@ -404,6 +404,36 @@ static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 	l->stacks_map_full += sum[PYBPF_LOSS_STACKS_FULL];
 	l->read_errors += sum[PYBPF_LOSS_READ];
 	l->untimed_throws += sum[PYBPF_LOSS_UNTIMED_THROW];
+	l->norets_closed += sum[PYBPF_LOSS_NORET_CLOSED];
+}
+
+/* Per-function histograms of call durations (--latency), summed over CPUs. */
+static int drain_latency(struct tracer *tr, int pid, struct pybpf_profile *p)
+{
+	struct bpf_map *map = tr->skel->maps.latency;
+	struct pybpf_func_key key, cur;
+	struct pybpf_hist *vals = calloc(tr->ncpus, sizeof(*vals));
+	uint64_t sum[PYBPF_HIST_SLOTS];
+	void *prev = NULL;
+	int ret = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	while (!ret && !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
+		cur = key;
+		prev = &cur;
+		if ((int)cur.pid != pid || bpf_map__lookup_elem(map, &cur, sizeof(cur), vals,
+								tr->ncpus * sizeof(*vals), 0))
+			continue;
+		memset(sum, 0, sizeof(sum));
+		for (size_t c = 0; c < tr->ncpus; c++)
+			for (int k = 0; k < PYBPF_HIST_SLOTS; k++)
+				sum[k] += vals[c].slot[k];
+		long i = func_index(tr, p, &cur);
+		ret = i < 0 ? -ENOMEM : profile_add_latency(p, (size_t)i, sum);
+	}
+	free(vals);
+	return ret;
 }
 
 int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
@@ -412,6 +442,10 @@ int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct 
 	p->losses.still_running += flush_stacks(tr, pid, now_ns);
 	if (drain_map(tr, tr->skel->maps.funcs, sizeof(struct pybpf_func_key), pid, p, add_func) ||
 	    drain_map(tr, tr->skel->maps.pairs, sizeof(struct pybpf_pair_key), pid, p, add_pair)) {
+		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
+		return -1;
+	}
+	if (drain_latency(tr, pid, p)) {
 		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
 		return -1;
 	}
