@@ -226,4 +226,64 @@ static __always_inline int on_eval_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* 3.13's CALL_ALLOC_AND_ENTER_INIT runs a Python __init__ inline, below a
+ * _Py_InitCleanup shim frame, without the eval-frame hook. Such a frame is
+ * recognised when it is popped (_PyEval_FrameClearAndPop(tstate, frame)) by
+ * its previous frame, the shim: the call is counted there, untimed, with
+ * the call on top of the stack as its caller. */
+static __always_inline bool is_init_shim(struct pybpf_stack *st, __u64 code)
+{
+	const struct pybpf_target *t = &st->target;
+
+	if (st->init_shim)
+		return code == st->init_shim;
+	if (!(read_s32(code + t->off.code_flags, 0) & CO_NO_MONITORING_EVENTS))
+		return false;
+	st->init_shim = code;
+	return true;
+}
+
+static __always_inline void count_untimed(struct pybpf_stack *st, const struct pybpf_func_key *key)
+{
+	static const struct pybpf_counts zero;
+	struct pybpf_pair_key pk = { .callee = *key };
+	__u32 depth = st->depth, flags = recursion_flags_loop(st, depth, key);
+	struct pybpf_counts *c = value_of(&funcs, key, &zero);
+
+	if (c)
+		add_call(c, 0, 0, 0, flags & PYBPF_FRAME_OUTER);
+	count_loss(PYBPF_LOSS_UNTIMED_INIT);
+	if (!depth)
+		return;
+	pk.caller = st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
+	c = value_of(&pairs, &pk, &zero);
+	if (c)
+		add_call(c, 0, 0, 0, flags & PYBPF_FRAME_PAIR_OUTER);
+}
+
+static __always_inline int on_frame_pop(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), frame = PT_REGS_PARM2(ctx), prev, code;
+	__u32 pid = id >> 32, tid = (__u32)id;
+	struct pybpf_func_key key = {};
+	struct pybpf_stack *st;
+	bool skip = false;
+
+	if (tracing_stopped)
+		return 0;
+	st = thread_stack(pid, tid, true);
+	if (!st)
+		return 0;
+	prev = read_ptr(frame + st->target.off.frame_previous);
+	code = prev ? read_ptr(prev + st->target.off.frame_code) & st->target.off.code_ptr_mask : 0;
+	if (!code || !is_init_shim(st, code))
+		return 0;
+	if (frame_function(&st->target, frame, pid, &key, &skip)) {
+		count_loss(PYBPF_LOSS_READ);
+		return 0;
+	}
+	count_untimed(st, &key);
+	return 0;
+}
+
 #endif

@@ -43,6 +43,12 @@ int py_eval_return(struct pt_regs *ctx)
 	return on_eval_return(ctx);
 }
 
+SEC("uprobe")
+int py_init_pop(struct pt_regs *ctx)
+{
+	return on_frame_pop(ctx);
+}
+
 /* Off-CPU time: from the switch out of a thread with an active call to the
  * switch back in, added to the call then on top of its stack. */
 SEC("tp_btf/sched_switch")

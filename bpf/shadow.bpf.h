@@ -273,6 +273,43 @@ static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32
 	return flags;
 }
 
+struct recursion_ctx {
+	const struct pybpf_stack *st;
+	const struct pybpf_func_key *key, *caller, *below;
+	__u32 depth, flags;
+};
+
+static long recursion_step(__u32 i, void *data)
+{
+	struct recursion_ctx *c = data;
+	const struct pybpf_func_key *k;
+
+	if (i >= c->depth)
+		return 1;
+	k = &c->st->frames[i & (PYBPF_MAX_DEPTH - 1)].key;
+	if (same_function(k, c->key)) {
+		c->flags &= ~PYBPF_FRAME_OUTER;
+		if (c->below && c->caller && same_function(c->below, c->caller))
+			c->flags &= ~PYBPF_FRAME_PAIR_OUTER;
+	}
+	c->below = k;
+	return 0;
+}
+
+/* recursion_flags for the rare paths, where an inline loop would make the
+ * verifier's work explode: the callback is verified once. */
+static __always_inline __u32 recursion_flags_loop(const struct pybpf_stack *st, __u32 depth,
+						  const struct pybpf_func_key *key)
+{
+	struct recursion_ctx c = { .st = st, .key = key, .depth = depth,
+				   .flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER };
+
+	if (depth > 0)
+		c.caller = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
+	bpf_loop(PYBPF_MAX_DEPTH, recursion_step, &c, 0);
+	return c.flags;
+}
+
 /* Pushes a call; extra_flags is SKIP/NORET. False if the stack is full. */
 static __always_inline bool push_frame(struct pybpf_stack *st, const struct pybpf_func_key *key,
 				       __u64 frame, __u32 extra_flags)

@@ -144,6 +144,7 @@ struct pybpf_stack {
 	__u32 excess; /* calls deeper than PYBPF_MAX_DEPTH, not traced, still to return */
 	__u64 tstate; /* the thread's PyThreadState, once found */
 	__u64 off_since; /* when the thread left the CPU (0: on CPU) */
+	__u64 init_shim; /* 3.13: the _Py_InitCleanup code object, once met */
 	struct pybpf_target target; /* its process's, copied: one map lookup less per event */
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };
@@ -162,6 +163,9 @@ enum pybpf_loss {
 	 * probes per thread, closed at the next event instead (counts exact,
 	 * end time approximate). */
 	PYBPF_LOSS_NORET_CLOSED,
+	/* 3.13: __init__ calls run inline by the specialized class call, which
+	 * bypasses the eval-frame hook: counted when their frame is popped, untimed. */
+	PYBPF_LOSS_UNTIMED_INIT,
 	PYBPF_LOSS_NR,
 };
 

@@ -44,6 +44,7 @@ struct pybpf_losses {
 	uint64_t read_errors;       /* target memory could not be read */
 	uint64_t still_running;     /* calls active at detach, counted up to detach */
 	uint64_t untimed_throws;    /* generator resumes by throw() counted with no time */
+	uint64_t untimed_inits;     /* 3.13 __init__ run inline past the hook: counted, untimed */
 	uint64_t norets_closed;     /* calls past the kernel's pending-return limit, ended late */
 };
 

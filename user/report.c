@@ -384,6 +384,11 @@ static const struct {
 	     "(counted exactly, its end time taken at the next event)",
 	     "calls were nested deeper than the kernel's 64 pending return probes per thread "
 	     "(counted exactly, their end time taken at the next event)"),
+	LOSS(untimed_inits,
+	     "__init__ call run inline by 3.13's specialized class call (past the eval-frame "
+	     "hook) was counted with no time: it is in its caller's own time",
+	     "__init__ calls run inline by 3.13's specialized class call (past the eval-frame "
+	     "hook) were counted with no time: it is in their callers' own time"),
 #undef LOSS
 };
 

@@ -18,6 +18,7 @@
 
 #define MAX_LINKS 64
 #define EVAL_FRAME_FUNC "_PyEval_EvalFrameDefault"
+#define FRAME_POP_FUNC "_PyEval_FrameClearAndPop"
 
 struct tracer {
 	struct pybpf_bpf *skel;
@@ -178,9 +179,9 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t,
 }
 
 static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
-		       bool retprobe, struct pybpf_err *err)
+		       const char *func, bool retprobe, struct pybpf_err *err)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = EVAL_FRAME_FUNC, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
 	struct bpf_link *link;
 
 	if (tr->nlinks == MAX_LINKS) {
@@ -191,7 +192,7 @@ static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct
 	if (!link) {
 		int e = errno;
 		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
-			retprobe ? "uretprobe" : "uprobe", EVAL_FRAME_FUNC, t->binary, t->pid,
+			retprobe ? "uretprobe" : "uprobe", func, t->binary, t->pid,
 			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : hint_for(e));
 		return -1;
 	}
@@ -213,7 +214,13 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 		return -1;
 	/* Returns first: an evaluation entered in between is an unpaired return
 	 * (counted), while an entry without its return would stay open. */
-	if (attach_eval(tr, ret, t, true, err) || attach_eval(tr, entry, t, false, err))
+	if (attach_eval(tr, ret, t, EVAL_FRAME_FUNC, true, err) ||
+	    attach_eval(tr, entry, t, EVAL_FRAME_FUNC, false, err))
+		return -1;
+	/* 3.13's specialized class call runs __init__ past the hook: count it
+	 * where its frame is popped. */
+	if (t->major == 3 && t->minor == 13 && !floor_only &&
+	    attach_eval(tr, tr->skel->progs.py_init_pop, t, FRAME_POP_FUNC, false, err))
 		return -1;
 	return 0;
 }
@@ -405,6 +412,7 @@ static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 	l->read_errors += sum[PYBPF_LOSS_READ];
 	l->untimed_throws += sum[PYBPF_LOSS_UNTIMED_THROW];
 	l->norets_closed += sum[PYBPF_LOSS_NORET_CLOSED];
+	l->untimed_inits += sum[PYBPF_LOSS_UNTIMED_INIT];
 }
 
 /* Per-function histograms of call durations (--latency), summed over CPUs. */
