@@ -155,9 +155,25 @@ static int attach_probes(struct session *s, struct pybpf_err *err)
 	return tracer__attach_usdt(s->tr, &s->t, &s->off, flags, s->o->probe_floor, err);
 }
 
+/* Calls the evalframe backend cannot see in t, worded for the report. */
+static void known_gap(const struct session *s, char *out, size_t n)
+{
+	const struct python_target *t = &s->t;
+
+	out[0] = '\0';
+	/* gh-104405, fixed in 3.11.4: BINARY_SUBSCR_GETITEM ignores PEP 523. */
+	if (s->backend == PYBPF_BACKEND_EVALFRAME && t->minor == 11 && t->micro < 4)
+		snprintf(out, n, "CPython %s runs a Python __getitem__ called by obj[i] inline, past "
+				 "the eval-frame hook, once the site is specialized (fixed in 3.11.4): "
+				 "__getitem__ methods are undercounted%s", t->version,
+			 t->micro < 0 ? " if this is 3.11.0-3.11.3" : "");
+}
+
 /* Probes first, then the hook: every call the hook diverts is seen. */
 static int start_tracing(struct session *s, struct pybpf_err *err)
 {
+	char why[256];
+
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
 	s->tr = tracer__open(s->o->latency, err);
@@ -168,6 +184,9 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 		s->t.pid, s->t.version, s->t.binary, backend_name(s->backend),
 		s->o->hook_only ? ", hook only" : "",
 		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
+	known_gap(s, why, sizeof(why));
+	if (why[0])
+		pybpf_warn("known gap: %s", why);
 	return 0;
 }
 
@@ -271,6 +290,7 @@ static int finish(struct session *s)
 	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
 	snprintf(p.backend, sizeof(p.backend), "%s", backend_name(s->backend));
 	snprintf(p.build, sizeof(p.build), "%s", s->t.shared ? "shared" : "static");
+	known_gap(s, p.known_gap, sizeof(p.known_gap));
 	p.wall_seconds = seconds_since(&s->started, &now);
 	if (tracer__drain(s->tr, s->t.pid, (unsigned long long)now.tv_sec * 1000000000ull +
 					       (unsigned long long)now.tv_nsec, &p, &err)) {

@@ -60,6 +60,7 @@ struct pybpf_profile {
 	char binary[4096];
 	char build[16];          /* "static" or "shared" (libpython), or "" if unknown */
 	char backend[16];
+	char known_gap[256]; /* calls this backend cannot see in this interpreter, or "" */
 	double wall_seconds; /* time the probes were attached */
 };
 

@@ -593,5 +593,7 @@ int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort,
 	    (latency && print_latency(out, p, sort, limit)))
 		return -1;
 	print_losses(out, &p->losses);
+	if (p->known_gap[0])
+		fprintf(out, "Known gap: %s\n\n", p->known_gap);
 	return print_hot_spots(out, p);
 }
