@@ -135,6 +135,13 @@ static int set_hook(struct session *s, struct pybpf_err *err)
 {
 	if (s->backend != PYBPF_BACKEND_EVALFRAME || s->t.minor < FIRST_MINOR_NEEDING_HOOK)
 		return 0;
+	if (s->launch && s->t.minor >= 12 && python_target__wants_perf_trampoline(s->t.pid)) {
+		err_set(err, "cannot trace PID %d with the eval-frame backend: it asks for the perf "
+			     "trampoline (-X perf or PYTHONPERFSUPPORT), another PEP 523 hook, which "
+			     "would refuse to start (hint: run it without the perf trampoline)",
+			s->t.pid);
+		return -1;
+	}
 	if (s->launch && await_interpreter(s, err))
 		return -1;
 	return evalhook__install(&s->t, &s->hook, err) ? -1 : 0;

@@ -364,3 +364,57 @@ bool python_target__interp_ready(const struct python_target *t, const struct pyb
 	       !python_target__read(t->pid, interp + off->interp_threads_head, &thread,
 				    sizeof(thread)) && thread;
 }
+
+/* Reads a NUL-separated /proc file (cmdline, environ); its length or -1. */
+static ssize_t read_proc_list(pid_t pid, const char *what, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, n - 1);
+	close(fd);
+	if (got >= 0)
+		buf[got] = '\0';
+	return got;
+}
+
+static bool perf_option(const char *arg, const char *next)
+{
+	const char *x = !strcmp(arg, "-X") ? next : !strncmp(arg, "-X", 2) ? arg + 2 : NULL;
+
+	return x && (!strcmp(x, "perf") || !strcmp(x, "perf_jit"));
+}
+
+static bool perf_variable(const char *var)
+{
+	const char *names[] = { "PYTHONPERFSUPPORT=", "PYTHON_PERF_JIT_SUPPORT=" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (!strncmp(var, names[i], n) && var[n] && strcmp(var + n, "0"))
+			return true;
+	}
+	return false;
+}
+
+bool python_target__wants_perf_trampoline(pid_t pid)
+{
+	static char buf[65536];
+	ssize_t n = read_proc_list(pid, "cmdline", buf, sizeof(buf));
+
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		const char *next = i + (ssize_t)strlen(buf + i) + 1 < n ? buf + i + strlen(buf + i) + 1 : "";
+		if (perf_option(buf + i, next))
+			return true;
+	}
+	n = read_proc_list(pid, "environ", buf, sizeof(buf));
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+		if (perf_variable(buf + i))
+			return true;
+	return false;
+}

@@ -48,6 +48,10 @@ bool python_target__awaits_libpython(pid_t pid);
 /* The main interpreter exists and has a thread state: a launched CPython
  * is far enough into its start for its interpreter state to be written. */
 bool python_target__interp_ready(const struct python_target *t, const struct pybpf_offsets *off);
+/* A launched CPython asked for the perf trampoline (-X perf, -X perf_jit,
+ * PYTHONPERFSUPPORT, PYTHON_PERF_JIT_SUPPORT): a PEP 523 hook of its own,
+ * which it refuses to start with if another is set. */
+bool python_target__wants_perf_trampoline(pid_t pid);
 /* Reads n bytes of target memory at addr. 0 or -errno. */
 int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n);
 
