@@ -301,6 +301,37 @@ static void test_escape_truncation(void **state)
 	assert_int_equal((unsigned char)buf[0], 0xaa);
 }
 
+/* CPython's str storage, as the evalframe backend copies it, decoded the
+ * way Python's own str.encode("utf-8") does (expected bytes from Python). */
+static void test_ucs_decoding(void **state)
+{
+	const uint8_t latin1[] = { 'c', 0xe9, 'l', 0xe8, 'b', 'r', 'e' };          /* "célèbre" */
+	const uint8_t ucs2[] = { 0xb1, 0x03, 0xb2, 0x03, '_', 0 };                     /* "αβ_" */
+	const uint8_t ucs4[] = { 0x00, 0xf6, 0x01, 0, 'x', 0, 0, 0 };                /* U+1F600 "x" */
+	const uint8_t surrogate[] = { 0x00, 0xd8, 'a', 0 };                          /* lone surrogate */
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(ucs_to_utf8(latin1, sizeof(latin1), 1, buf, sizeof(buf)),
+			    "c\xc3\xa9l\xc3\xa8" "bre");
+	assert_string_equal(ucs_to_utf8(ucs2, sizeof(ucs2), 2, buf, sizeof(buf)),
+			    "\xce\xb1\xce\xb2_");
+	assert_string_equal(ucs_to_utf8(ucs4, sizeof(ucs4), 4, buf, sizeof(buf)),
+			    "\xf0\x9f\x98\x80x");
+	assert_string_equal(ucs_to_utf8(surrogate, sizeof(surrogate), 2, buf, sizeof(buf)),
+			    "\xef\xbf\xbd" "a");
+	/* A partial unit at the end (a truncated copy) is dropped. */
+	assert_string_equal(ucs_to_utf8(ucs2, 5, 2, buf, sizeof(buf)), "\xce\xb1\xce\xb2");
+	/* Truncated at a whole character, always terminated. */
+	assert_string_equal(ucs_to_utf8(ucs2, sizeof(ucs2), 2, buf, 4), "\xce\xb1");
+	assert_string_equal(ucs_to_utf8(ucs4, sizeof(ucs4), 4, buf, 4), "");
+	/* Unknown widths decode to nothing. */
+	assert_string_equal(ucs_to_utf8(ucs2, sizeof(ucs2), 3, buf, sizeof(buf)), "");
+	/* Out-of-range code points become U+FFFD. */
+	const uint8_t big[] = { 0xff, 0xff, 0xff, 0x7f };
+	assert_string_equal(ucs_to_utf8(big, sizeof(big), 4, buf, sizeof(buf)), "\xef\xbf\xbd");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_random),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_truncation),
+		cmocka_unit_test(test_ucs_decoding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
