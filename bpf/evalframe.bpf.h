@@ -147,6 +147,35 @@ static __always_inline void close_norets(struct pybpf_stack *st, __u64 caller, _
 	bpf_loop(PYBPF_MAX_DEPTH, close_noret, &c, 0);
 }
 
+struct find_ctx {
+	const struct pybpf_stack *st;
+	__u64 frame;
+	bool found;
+};
+
+static long find_step(__u32 i, void *data)
+{
+	struct find_ctx *c = data;
+	const struct pybpf_frame *f;
+
+	if (i >= c->st->depth)
+		return 1;
+	f = &c->st->frames[(c->st->depth - 1 - i) & (PYBPF_MAX_DEPTH - 1)];
+	if (!(f->flags & PYBPF_FRAME_NORET))
+		return 1;
+	c->found = f->frame == c->frame;
+	return c->found;
+}
+
+/* Is frame one of the NORET calls on top of the stack? */
+static __always_inline bool noret_on_stack(const struct pybpf_stack *st, __u64 frame)
+{
+	struct find_ctx c = { .st = st, .frame = frame };
+
+	bpf_loop(PYBPF_MAX_DEPTH, find_step, &c, 0);
+	return c.found;
+}
+
 static __always_inline bool top_is_noret(const struct pybpf_stack *st)
 {
 	__u32 depth = st->depth;
@@ -179,8 +208,13 @@ static __always_inline int on_eval_entry(struct pt_regs *ctx)
 		return 0;
 	tstate = PT_REGS_PARM1(ctx);
 	frame = PT_REGS_PARM2(ctx);
-	if (top_is_noret(st))
-		close_norets(st, running_frame(&st->target, tstate), bpf_ktime_get_ns());
+	if (top_is_noret(st)) {
+		__u64 caller = running_frame(&st->target, tstate);
+
+		/* A full stack may be missing the caller: then nothing above it has ended. */
+		if (st->depth < PYBPF_MAX_DEPTH || noret_on_stack(st, caller))
+			close_norets(st, caller, bpf_ktime_get_ns());
+	}
 	if (pending_returns() >= KERNEL_URETPROBE_DEPTH)
 		extra |= PYBPF_FRAME_NORET;
 	if (frame_function(&st->target, frame, pid, &key, &skip)) {
