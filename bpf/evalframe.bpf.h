@@ -195,15 +195,12 @@ static __always_inline __u64 running_frame(const struct pybpf_target *t, __u64 t
 
 static __always_inline int on_eval_entry(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), tstate, frame;
-	__u32 pid = id >> 32, tid = (__u32)id, extra = 0;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, extra = 0;
+	struct pybpf_stack *st = calling_stack();
 	struct pybpf_func_key key = {};
-	struct pybpf_stack *st;
+	__u64 tstate, frame;
 	bool skip = false;
 
-	if (tracing_stopped)
-		return 0;
-	st = thread_stack(pid, tid, true);
 	if (!st)
 		return 0;
 	tstate = PT_REGS_PARM1(ctx);
@@ -231,22 +228,12 @@ static __always_inline int on_eval_entry(struct pt_regs *ctx)
 
 static __always_inline int on_eval_return(struct pt_regs *ctx)
 {
-	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id, depth;
-	struct pybpf_stack *st;
+	__u64 now = bpf_ktime_get_ns();
+	struct pybpf_stack *st = returning_stack();
+	__u32 depth;
 
-	if (tracing_stopped)
+	if (!st)
 		return 0;
-	st = thread_stack(pid, tid, false);
-	if (!st) {
-		if (bpf_map_lookup_elem(&targets, &pid))
-			count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
-		return 0;
-	}
-	if (st->excess) {
-		st->excess--;
-		return 0;
-	}
 	if (top_is_noret(st))
 		close_norets(st, 0, now);
 	depth = st->depth;
@@ -297,15 +284,12 @@ static __always_inline void count_untimed(struct pybpf_stack *st, const struct p
 
 static __always_inline int on_frame_pop(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), frame = PT_REGS_PARM2(ctx), prev, code;
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u64 frame = PT_REGS_PARM2(ctx), prev, code;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pybpf_stack *st = calling_stack();
 	struct pybpf_func_key key = {};
-	struct pybpf_stack *st;
 	bool skip = false;
 
-	if (tracing_stopped)
-		return 0;
-	st = thread_stack(pid, tid, true);
 	if (!st)
 		return 0;
 	prev = read_ptr(frame + st->target.off.frame_previous);

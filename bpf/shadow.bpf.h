@@ -160,6 +160,38 @@ static __always_inline struct pybpf_stack *thread_stack(__u32 pid, __u32 tid, bo
 	return st;
 }
 
+/* The running thread's stack at a call, or NULL if it is not traced. */
+static __always_inline struct pybpf_stack *calling_stack(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return tracing_stopped ? NULL : thread_stack(id >> 32, (__u32)id, true);
+}
+
+/* The running thread's stack at a return, or NULL when the return is not
+ * to be paired: tracing stopped, not traced (a return with no traced call
+ * in a traced process counts as such), or for a call beyond the stack. */
+static __always_inline struct pybpf_stack *returning_stack(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	struct pybpf_stack *st;
+
+	if (tracing_stopped)
+		return NULL;
+	st = thread_stack(pid, (__u32)id, false);
+	if (!st) {
+		if (bpf_map_lookup_elem(&targets, &pid))
+			count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
+		return NULL;
+	}
+	if (st->excess) {
+		st->excess--;
+		return NULL;
+	}
+	return st;
+}
+
 static __always_inline void *value_of(void *map, const void *key, const void *zero)
 {
 	void *v = bpf_map_lookup_elem(map, key);

@@ -121,15 +121,11 @@ static __always_inline int identify(struct pt_regs *ctx, struct pybpf_stack *st,
 
 static __always_inline int on_call(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id, flags = 0;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32, flags = 0;
+	struct pybpf_stack *st = calling_stack();
 	struct pybpf_func_key key = {};
-	struct pybpf_stack *st;
 	__u64 frame = 0;
 
-	if (tracing_stopped)
-		return 0;
-	st = thread_stack(pid, tid, true);
 	if (!st)
 		return 0;
 	if (identify(ctx, st, pid, &key, &frame, &flags)) {
@@ -193,25 +189,14 @@ static __always_inline void slow_return(struct pt_regs *ctx, struct pybpf_stack 
  * and returns nest (3.9/3.10), if the probe names its function otherwise. */
 static __always_inline int on_return(struct pt_regs *ctx)
 {
-	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u64 now = bpf_ktime_get_ns();
+	struct pybpf_stack *st = returning_stack();
 	struct pybpf_frame *top;
-	struct pybpf_stack *st;
 	struct probe_args a;
 	__u32 depth;
 
-	if (tracing_stopped)
+	if (!st)
 		return 0;
-	st = thread_stack(pid, tid, false);
-	if (!st) {
-		if (bpf_map_lookup_elem(&targets, &pid))
-			count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
-		return 0;
-	}
-	if (st->excess) {
-		st->excess--;
-		return 0;
-	}
 	depth = st->depth;
 	if (!depth) {
 		count_loss(PYBPF_LOSS_UNPAIRED_RETURN);
