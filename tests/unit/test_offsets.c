@@ -457,37 +457,22 @@ static void test_target_live_313(void **state)
 	struct python_target t;
 	struct pybpf_offsets out;
 	struct pybpf_err err = { "" }, ierr = { "" };
-	int fds[2], ret, iret, status;
+	int ret, iret, status;
 	char line[64] = "";
 	pid_t pid;
-	FILE *f;
 
 	(void)state;
 	if (access(PYENV_313, X_OK)) {
 		print_message("skipped: no pyenv CPython 3.13.0 at %s\n", PYENV_313);
 		skip();
 	}
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(PYENV_313, PYENV_313, "-c",
-		      "import signal; print('ready', flush=True); signal.pause()", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f) || strcmp(line, "ready\n")) {
+	pid = spawn_python(PYENV_313, "import signal; print('ready', flush=True); signal.pause()",
+			   line, sizeof(line));
+	if (strcmp(line, "ready\n")) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		fclose(f);
 		fail_msg("%s did not start: '%s'", PYENV_313, line);
 	}
-	fclose(f);
 
 	memset(&out, 0xa5, sizeof(out));
 	iret = python_target__inspect(pid, &t, &ierr);

@@ -236,39 +236,22 @@ static void test_inspect_python_child(void **state)
 {
 	struct python_target t;
 	struct pybpf_err err;
-	int fds[2], major = 0, minor = 0, micro = 0, status;
+	int major = 0, minor = 0, micro = 0, status;
 	char line[128] = "";
 	uint64_t first;
 	pid_t pid;
-	FILE *f;
 
 	(void)state;
 	if (access(PYTHON, X_OK))
 		skip();
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(PYTHON, PYTHON, "-c",
-		      "import sys, time; v = sys.version_info; "
-		      "print(v.major, v.minor, v.micro, flush=True); time.sleep(60)",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f) ||
-	    sscanf(line, "%d %d %d", &major, &minor, &micro) != 3) {
+	pid = spawn_python(PYTHON, "import sys, time; v = sys.version_info; "
+				   "print(v.major, v.minor, v.micro, flush=True); time.sleep(60)",
+			   line, sizeof(line));
+	if (sscanf(line, "%d %d %d", &major, &minor, &micro) != 3) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		fclose(f);
 		fail_msg("%s did not start: '%s'", PYTHON, line);
 	}
-	fclose(f);
 
 	memset(&err, 0, sizeof(err));
 	int ret = python_target__inspect(pid, &t, &err);

@@ -56,4 +56,37 @@ static inline int count_open_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
+/* Starts `python -c code` with its stdout on a pipe and reads its first
+ * line (the readiness handshake) into line; fails the test, killing the
+ * child, if no line comes. Returns the child's pid. */
+static inline pid_t spawn_python(const char *python, const char *code, char *line, int n)
+{
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl(python, python, "-c", code, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	assert_non_null(f);
+	line[0] = '\0';
+	if (!fgets(line, n, f)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fclose(f);
+		fail_msg("%s did not start", python);
+	}
+	fclose(f);
+	return pid;
+}
+
 #endif
