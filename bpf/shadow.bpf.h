@@ -242,8 +242,9 @@ static __always_inline void add_latency(const struct pybpf_func_key *key, __u64 
 		__sync_fetch_and_add(&h->slot[slot], 1);
 }
 
-/* Closes the call at idx, which ended at `now`. */
-static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now)
+/* Closes the call at idx, which ended at `now`. A global function: the
+ * verifier checks it once, not once per path of each caller. */
+__noinline int account(struct pybpf_stack *st, __u32 idx, __u64 now)
 {
 	static const struct pybpf_counts zero;
 	struct pybpf_frame *f, *caller;
@@ -251,6 +252,8 @@ static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now
 	struct pybpf_counts *c;
 	__u64 tt, it;
 
+	if (!st)
+		return 0;
 	idx &= PYBPF_MAX_DEPTH - 1;
 	f = &st->frames[idx];
 	tt = now > f->t0 ? now - f->t0 : 0;
@@ -263,7 +266,7 @@ static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now
 	if (latency_enabled)
 		add_latency(&f->key, tt);
 	if (idx == 0)
-		return;
+		return 0;
 	caller = &st->frames[(idx - 1) & (PYBPF_MAX_DEPTH - 1)];
 	caller->subt += tt;
 	pk.callee = f->key;
@@ -273,6 +276,7 @@ static __always_inline void account(struct pybpf_stack *st, __u32 idx, __u64 now
 		add_call(c, tt, it, 0, f->flags & PYBPF_FRAME_PAIR_OUTER);
 	else
 		count_loss(PYBPF_LOSS_PAIRS_FULL);
+	return 0;
 }
 
 static __always_inline bool same_function(const struct pybpf_func_key *a,

@@ -168,16 +168,25 @@ static __always_inline void slow_return(struct pt_regs *ctx, struct pybpf_stack 
 		count_loss(PYBPF_LOSS_UNTIMED_THROW);
 		return;
 	}
+	__u32 found = 0;
+
 	for (__u32 i = 1; i < PYBPF_MAX_DEPTH; i++) {
 		/* i < depth <= PYBPF_MAX_DEPTH, so the mask only convinces the verifier. */
 		__u32 idx = (depth - 1 - i) & (PYBPF_MAX_DEPTH - 1);
 
 		if (i >= depth)
 			break;
-		if (st->frames[idx].key.name_tag != a->name_tag ||
-		    st->frames[idx].key.file_tag != a->file_tag)
-			continue;
-		count_losses(PYBPF_LOSS_UNPAIRED_CALL, i);
+		if (st->frames[idx].key.name_tag == a->name_tag &&
+		    st->frames[idx].key.file_tag == a->file_tag) {
+			found = i;
+			break;
+		}
+	}
+	/* Accounted outside the loop: the verifier explores the loop once per path. */
+	if (found && found < depth) {
+		__u32 idx = (depth - 1 - found) & (PYBPF_MAX_DEPTH - 1);
+
+		count_losses(PYBPF_LOSS_UNPAIRED_CALL, found);
 		account(st, idx, now);
 		st->depth = idx;
 		return;
