@@ -6,6 +6,7 @@ pstats (pstats_dump.py). For each function of the workload file, ncalls,
 total and primitive, must be exactly equal.
 """
 
+import collections
 import difflib
 import os
 import re
@@ -13,19 +14,27 @@ import shlex
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import (INTERP_SPECS, REPO, TIMEOUT, WORKLOADS_DIR, expected_status, is_root,
                       module_level_code, pstats_json, reference, run, unseen_closes)
+from targetmem import EvalFrame
 
 TRACING_RX = re.compile(r"^pybpf-prof: tracing PID (\d+)\b")
 PROFILE_RX = re.compile(r"^Profile of PID (\d+)\b.*$", re.M)
 TOTAL_RX = re.compile(r"^ +(\d+) function calls(?: \((\d+) primitive calls\))? in \d+\.\d{3} seconds$")
 TITLE = "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
-ROW_RX = re.compile(r"^ *(\d+(?:/\d+)?) (?:(?: *\d+\.\d{3}| {8}) ){4}(.+)$")
+# The table with the off-CPU column: pstats' own, plus "%8.3f " before the label.
+TITLE_OFFCPU = "   ncalls  tottime  percall  cumtime  percall   offcpu filename:lineno(function)"
+ROW_RX = re.compile(r"^ *(\d+(?:/\d+)?) ( *\d+\.\d{3}) (?: *\d+\.\d{3}| {8}) ( *\d+\.\d{3}) "
+                    r"(?: *\d+\.\d{3}| {8}) (.+)$")
+ROW_OFFCPU_RX = re.compile(r"^( *(\d+(?:/\d+)?) ( *\d+\.\d{3}) (?: *\d+\.\d{3}| {8}) ( *\d+\.\d{3}) "
+                           r"(?: *\d+\.\d{3}| {8}) )( *\d+\.\d{3}) (.+)$")
 ERROR_RX = re.compile(r"^pybpf-prof: .+: .+$")
+LOSS_RX = re.compile(r"^  (\d+) (.+)$")
+
+Row = collections.namedtuple("Row", "ncalls tottime cumtime offcpu func")
 
 
 # ---------------------------------------------------------------- helpers
@@ -33,12 +42,16 @@ ERROR_RX = re.compile(r"^pybpf-prof: .+: .+$")
 
 class Report:
     """pybpf-prof's stdout: [CMD's own output] "Profile of PID N ..." "" and
-    then pstats' print_stats text (and pybpf-prof's notes after the table)."""
+    then pstats' print_stats text (and pybpf-prof's notes after the table).
+    The table may have an offcpu column (after the second percall): rows
+    then carry its value, and pstats_lines are the text without it, as
+    pstats prints it."""
 
     def __init__(self, stdout):
         m = PROFILE_RX.search(stdout)
         assert m, "no 'Profile of PID' line on stdout:\n" + stdout[-4000:]
         self.pid = int(m.group(1))
+        self.header = m.group(0)
         self.preamble = stdout[:m.start()]
         lines = stdout[m.end():].split("\n")[1:]
         assert lines and lines[0] == "", (
@@ -48,16 +61,44 @@ class Report:
         self.total_calls = int(TOTAL_RX.match(lines[total]).group(1))
         prim = TOTAL_RX.match(lines[total]).group(2)
         self.prim_calls = int(prim) if prim else self.total_calls
-        self.rows, self.pstats_lines = [], lines[total:]
-        if TITLE in lines:
-            title = lines.index(TITLE)
+        self.rows, self.pstats_lines, self.has_offcpu = [], lines[total:], False
+        end = total + 1
+        title = next((i for i, line in enumerate(lines) if line in (TITLE, TITLE_OFFCPU)), None)
+        if title is not None:
+            self.has_offcpu = lines[title] == TITLE_OFFCPU
             end = lines.index("", title) if "" in lines[title:] else len(lines)
+            plain = lines[total:title] + [TITLE]
             for line in lines[title + 1:end]:
-                row = ROW_RX.match(line)
-                assert row, "cannot parse table row %r" % line
-                self.rows.append((row.group(1), row.group(2)))
-            self.pstats_lines = lines[total:end]
+                if self.has_offcpu:
+                    row = ROW_OFFCPU_RX.match(line)
+                    assert row, "cannot parse table row %r (with an offcpu column)" % line
+                    self.rows.append(Row(row.group(2), float(row.group(3)), float(row.group(4)),
+                                         float(row.group(5)), row.group(6)))
+                    plain.append(row.group(1) + row.group(6))
+                else:
+                    row = ROW_RX.match(line)
+                    assert row, "cannot parse table row %r" % line
+                    self.rows.append(Row(row.group(1), float(row.group(2)), float(row.group(3)),
+                                         None, row.group(4)))
+                    plain.append(line)
+            self.pstats_lines = plain
         self.text = stdout[m.start():]
+        # "Events not counted exactly:" then "  N what" lines, up to a blank line.
+        self.losses = {}
+        if "Events not counted exactly:" in lines[end:]:
+            i = lines.index("Events not counted exactly:", end) + 1
+            while i < len(lines) and lines[i]:
+                loss = LOSS_RX.match(lines[i])
+                assert loss, "cannot parse %r under 'Events not counted exactly'" % lines[i]
+                self.losses[loss.group(2)] = int(loss.group(1))
+                i += 1
+
+    def row(self, func_suffix):
+        """The one row whose label ends with func_suffix (":12(name)")."""
+        found = [r for r in self.rows if r.func.endswith(func_suffix)]
+        assert len(found) == 1, "expected one row ending with %r, found %d:\n%s" % (
+            func_suffix, len(found), self.text[:4000])
+        return found[0]
 
 
 def pstats_text_lines(text):
@@ -75,18 +116,21 @@ def version_rx(version):
     return r"(?<![\d.])%s(?!\d)" % re.escape(version)
 
 
-def check_tracing_line(stderr, interp, pid, only=True):
-    """The one 'pybpf-prof: tracing PID <pid>' line naming version, binary, backend."""
+def check_tracing_line(stderr, interp, pid, only=True, backend="usdt"):
+    """The one 'pybpf-prof: tracing PID <pid>' line naming the full version,
+    the binary (or libpython) and the backend."""
     lines = stderr.splitlines()
     tracing = [line for line in lines if TRACING_RX.match(line)]
     assert len(tracing) == 1, "expected one 'pybpf-prof: tracing PID' line on stderr, got:\n" + stderr
     line = tracing[0]
     assert int(TRACING_RX.match(line).group(1)) == pid, "tracing line names PID %s, expected %d" % (
         line, pid)
-    assert re.search(version_rx(interp.version), line), "tracing line does not name Python %s: %s" % (
-        interp.version, line)
+    version = interp.micro or interp.version
+    assert re.search(r"\(CPython %s, " % version_rx(version), line), (
+        "tracing line does not name CPython %s: %s" % (version, line))
     assert "python%s" % interp.version in line, "tracing line does not name the binary: " + line
-    assert "usdt" in line, "tracing line does not name the backend (usdt): " + line
+    assert re.search(r", backend %s\)" % re.escape(backend), line), (
+        "tracing line does not name the backend (%s): %s" % (backend, line))
     if only:
         assert lines == tracing, "stderr has more than the tracing line:\n" + stderr
 
@@ -299,7 +343,7 @@ def test_sort_order(prof, interp, ws, key):
     pkey = key or "cumulative"
     ours = pstats_json(interp, ws, out, pkey)
     want = ours["orders"][pkey]
-    got = [func for _, func in report.rows]
+    got = [row.func for row in report.rows]
     assert got, "no table rows in the report:\n" + res.stdout[-3000:]
     if got != want["rows"]:
         diff = "\n".join(difflib.unified_diff(want["rows"], got, "pstats sort_stats(%r)" % pkey,
@@ -322,8 +366,8 @@ def test_limit(prof, interp, ws):
     ours = pstats_json(interp, ws, out, "calls@5")
     want = ours["orders"]["calls@5"]
     assert len(want["rows"]) > 5, "the profile has too few functions for the test"
-    assert [f for _, f in report.rows] == want["rows"][:5], (
-        "rows %r, expected %r" % ([f for _, f in report.rows], want["rows"][:5]))
+    got = [row.func for row in report.rows]
+    assert got == want["rows"][:5], "rows %r, expected %r" % (got, want["rows"][:5])
     expect = pstats_text_lines(want["text"])
     assert report.pstats_lines == expect, "report text differs from pstats' print_stats(5):\n" + "\n".join(
         difflib.unified_diff(expect, report.pstats_lines, "pstats", "pybpf-prof", lineterm=""))
@@ -414,55 +458,32 @@ def test_not_python(prof, procs):
     assert target.alive(), "pybpf-prof killed the process it refused"
 
 
-def _pyenv_312():
-    roots = []
-    try:
-        res = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30)
-        if res.returncode == 0 and res.stdout.strip():
-            roots.append(res.stdout.strip())
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    roots.append(os.path.expanduser("~/.pyenv"))
-    for root in roots:
-        for version in sorted(Path(root, "versions").glob("3.12*")):
-            binary = version / "bin" / "python3.12"
-            if os.access(binary, os.X_OK):
-                return str(binary)
-    return None
-
-
-UNSUPPORTED = {
-    # Debian bookworm's 3.11: the notes are there but function__entry never fires.
-    "host-3.11": ("3.11", lambda: "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK)
-                  else None),
-    # pyenv builds without --with-dtrace: no probes at all.
-    "pyenv-3.12": ("3.12", _pyenv_312),
-}
-
-
-@pytest.mark.parametrize("which", sorted(UNSUPPORTED))
-def test_unsupported_python_attach(prof, procs, which):
-    version, find = UNSUPPORTED[which]
-    binary = find()
-    if not binary:
-        pytest.skip("no %s interpreter on this host" % which)
-    target = procs([binary, "-c", "import sys; print('ready', flush=True); sys.stdin.readline()"])
+@pytest.mark.interps("nousdt")
+def test_usdt_refused_attach(prof, interp, procs):
+    """--backend usdt -p on an interpreter whose probes do not fire fully
+    (3.11: the entry probe is dead; 3.12-3.14: no probes; pyenv: built
+    without dtrace): exit 1 with the reason, naming the version; the target
+    is left as it was (no PEP 523 hook set) and runs on."""
+    target = procs(interp.cmd("-c", "import sys; print('ready', flush=True); sys.stdin.readline()"))
     target.wait_line("stdout", r"ready$", what="the target's 'ready'")
-    res = run([prof, "-p", str(target.pid)])
-    assert_error(res, 1, version_rx(version), " for Python %s (%s)" % (version, binary))
+    hook = EvalFrame(target.pid, interp.version) if interp.needs_hook else None
+    res = run([prof, "--backend", "usdt", "-p", str(target.pid)])
+    assert_error(res, 1, version_rx(interp.version), " for Python %s (%s)" % (
+        interp.micro, interp.python))
     assert target.alive(), "pybpf-prof killed the process it refused"
+    if hook:
+        assert hook.value() == 0, "eval_frame is %s after a refusal" % hook.describe(hook.value())
     target.write("\n")
     assert target.wait().returncode == 0
 
 
-@pytest.mark.parametrize("which", sorted(UNSUPPORTED))
-def test_unsupported_python_launch(prof, which):
-    version, find = UNSUPPORTED[which]
-    binary = find()
-    if not binary:
-        pytest.skip("no %s interpreter on this host" % which)
-    res = run([prof, "--", binary, "-c", "print('the command ran')"])
-    assert_error(res, 1, version_rx(version), " for Python %s (%s)" % (version, binary))
+@pytest.mark.interps("nousdt")
+def test_usdt_refused_launch(prof, interp):
+    """--backend usdt -- CMD on such an interpreter: exit 1 with the reason,
+    and CMD does not run."""
+    res = run([prof, "--backend", "usdt", "--", *interp.cmd("-c", "print('the command ran')")])
+    assert_error(res, 1, version_rx(interp.version), " for Python %s (%s)" % (
+        interp.micro, interp.python))
 
 
 USAGE_ERRORS = {
@@ -495,10 +516,10 @@ def _as_nobody(argv):
 
 
 def _py39_or_skip():
-    ident, version, python, root, why = INTERP_SPECS[0]
-    if why:
-        pytest.skip("py3.9: " + why)
-    return python
+    spec = INTERP_SPECS[0]
+    if spec.why:
+        pytest.skip("py3.9: " + spec.why)
+    return spec.python
 
 
 @pytest.mark.nonroot
