@@ -61,7 +61,7 @@ TARGET_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 
-HELPER_SCRIPTS = ("cprofile_ref.py", "pstats_dump.py", "attach_target.py")
+HELPER_SCRIPTS = ("cprofile_ref.py", "pstats_dump.py", "attach_target.py", "run_workloads.py")
 WORKLOADS = sorted(p.stem for p in WORKLOADS_DIR.glob("*.py"))
 
 

@@ -154,8 +154,11 @@ def fmt_calls(nc_cc):
     return str(nc) if nc == cc else "%d/%d" % (nc, cc)
 
 
-def compare_counts(ours, ref, wl_path, workload, launch, version):
-    """ncalls (total and primitive) of every function of the workload file."""
+def compare_counts(ours, ref, wl_path, workload, launch, version, may_undercount=()):
+    """ncalls (total and primitive) of every function of the workload file.
+    Functions named in may_undercount (a known gap of a backend) may have
+    fewer calls than expected, never more: returns those that do,
+    {(line, name): (ours, expected)}."""
 
     def pick(data):
         return {(e[1], e[2]): (e[3], e[4]) for e in data["entries"] if e[0] == wl_path}
@@ -173,8 +176,16 @@ def compare_counts(ours, ref, wl_path, workload, launch, version):
     assert any(name == "main" and calls == (1, 1) for (line, name), calls in r.items()), (
         "the cProfile reference has no main() called once for %s: %r" % (wl_path, r))
     extra_ok = module_level_code(workload) if launch else set()
-    problems = []
+    problems, under = [], {}
+
+    def fewer(key, calls):
+        return key[1] in may_undercount and any(
+            calls[0] <= want[0] and calls[1] <= want[1] for want in alternatives[key])
+
     for key in sorted(r.keys() - o.keys()):
+        if fewer(key, (0, 0)):
+            under[key] = ((0, 0), r[key])
+            continue
         problems.append("  missing from pybpf-prof: %d(%s)  cProfile ncalls %s" % (
             key[0], key[1], fmt_calls(r[key])))
     for key in sorted(o.keys() - r.keys()):
@@ -183,7 +194,9 @@ def compare_counts(ours, ref, wl_path, workload, launch, version):
             continue
         problems.append("  only in pybpf-prof: %d(%s)  ncalls %s" % (line, name, fmt_calls(o[key])))
     for key in sorted(o.keys() & r.keys()):
-        if o[key] not in alternatives[key]:
+        if o[key] not in alternatives[key] and fewer(key, o[key]):
+            under[key] = (o[key], r[key])
+        elif o[key] not in alternatives[key]:
             expect = " or ".join(fmt_calls(c) for c in alternatives[key])
             note = "" if alternatives[key] == [r[key]] else " (cProfile %s less %d unseen closes)" % (
                 fmt_calls(r[key]), unseen_closes(workload)[key[1]])
@@ -198,9 +211,10 @@ def compare_counts(ours, ref, wl_path, workload, launch, version):
     assert not times, "pybpf-prof's own time exceeds its cumulative time:\n" + "\n".join(times)
     assert not negative, "impossible figures (cc > nc or negative) in pybpf-prof's file:\n" + "\n".join(
         negative)
+    return under
 
 
-def compare_callers(ours, ref, wl_path, workload, version):
+def compare_callers(ours, ref, wl_path, workload, version, skip_names=()):
     """Per (caller, callee) ncalls, total and primitive, for the workload's
     functions called by the workload's functions (pstats' callers table).
     The reference is cProfile with builtins=False, whose caller for a call
@@ -208,22 +222,130 @@ def compare_callers(ours, ref, wl_path, workload, version):
     below it, as for pybpf-prof, on <=3.11 only: cProfile 3.12+ (on
     sys.monitoring) records no caller for such calls, so there is nothing to
     compare with. The threaded workload's reference runs the thread bodies
-    from main(), which the real threads do not."""
+    from main(), which the real threads do not. Functions named in
+    skip_names (a backend's known gap) are left out, as callees and as
+    callers: what they call shows up under their caller."""
     if tuple(map(int, version.split("."))) >= (3, 12) or workload == "threads":
         return
     in_ref = {lab for lab in ref["stats"] if lab.startswith(wl_path + ":")}
     unseen = unseen_closes(workload)
 
+    def name(label):
+        return re.search(r"\((.*)\)$", label).group(1)
+
+    skipped = set(unseen) | set(skip_names)
+    # callees of a skipped function: their caller differs when it is not seen
+    skipped_callees = {callee for callee, callers in ref["callers"].items()
+                       if any(name(c) in skip_names for c in callers)}
+
     def pick(data):
         return {callee: {c: tuple(v) for c, v in callers.items() if c in in_ref}
                 for callee, callers in data["callers"].items()
-                if callee in in_ref and re.search(r"\((.*)\)$", callee).group(1) not in unseen}
+                if callee in in_ref and name(callee) not in skipped and callee not in skipped_callees}
 
     o, r = pick(ours), pick(ref)
     problems = ["  %s: pybpf-prof %s, cProfile %s" % (callee, o.get(callee), r[callee])
                 for callee in sorted(r) if o.get(callee, {}) != r[callee]]
     assert not problems, "callers of %s's functions differ from cProfile's:\n%s" % (
         wl_path, "\n".join(problems))
+
+
+# ---- off-CPU time and --latency (tests/workloads/offcpu.py)
+
+OFFCPU_CALLS, OFFCPU_SECONDS = 50, 0.002  # as in offcpu.py: 50 calls of 2 ms each
+UNIT = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0}
+DURATION = r"(?:>= )?[\d.]+ (?:ns|us|\u00b5s|ms|s)"
+LATENCY_TITLE_RX = re.compile(r"^  (?P<func>\S.*?)  (?P<calls>\d+) calls?, p50 (?P<p50>%s), "
+                              r"p99 (?P<p99>%s)$" % (DURATION, DURATION))
+LATENCY_BUCKET_RX = re.compile(r"^ +(?P<lo>[\d.]+ \S+) -> (?P<hi>[\d.]+ \S+|longer) +: +(?P<count>\d+) "
+                               r"\|[* ]*\|$")
+
+
+def seconds(text):
+    """'>= 2.13 ms' -> (0.00213, True): value and whether it is only a lower bound."""
+    bound = text.startswith(">= ")
+    value, unit = text[3 if bound else 0:].split()
+    return float(value) * UNIT[unit], bound
+
+
+def parse_latency(stdout):
+    """The "Latency per call" section: {func: {"calls", "p50", "p99", "buckets"}},
+    p50/p99 as '(seconds, lower-bound-only)', buckets as [count, ...]."""
+    lines = stdout.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("Latency per call")), None)
+    assert start is not None, "no 'Latency per call' section with --latency:\n" + stdout[-5000:]
+    found, current = {}, None
+    for line in lines[start + 1:]:
+        if line and not line.startswith(" "):
+            break  # the next section
+        title = LATENCY_TITLE_RX.match(line)
+        if title:
+            current = found.setdefault(title.group("func"), {
+                "calls": int(title.group("calls")), "p50": seconds(title.group("p50")),
+                "p99": seconds(title.group("p99")), "buckets": []})
+            continue
+        bucket = LATENCY_BUCKET_RX.match(line)
+        if bucket:
+            assert current is not None, "latency bucket row before any title: %r" % line
+            current["buckets"].append(int(bucket.group("count")))
+            continue
+        assert not line.strip() or "distribution" in line, (
+            "unexpected line in the latency section: %r\n%s" % (line, "\n".join(lines[start:])))
+    return found
+
+
+def check_latency(stdout, ours, wl_path):
+    """Every histogram's counts sum to the function's ncalls (recursive calls
+    included), and the 2 ms functions of offcpu.py have their p50 in [1, 8) ms."""
+    hists = parse_latency(stdout)
+    problems = []
+    for func, h in hists.items():
+        stats = ours["stats"].get(func)
+        if stats is None:
+            problems.append("  %s: has a histogram but is not in the -o file" % func)
+            continue
+        if not (sum(h["buckets"]) == h["calls"] == stats[0]):
+            problems.append("  %s: buckets sum to %d, title says %d calls, ncalls is %d" % (
+                func, sum(h["buckets"]), h["calls"], stats[0]))
+    for name in ("sleeper", "spinlock"):
+        func = next((f for f in hists if f.startswith(wl_path + ":") and f.endswith("(%s)" % name)), None)
+        if func is None:
+            problems.append("  %s:?(%s): no histogram" % (wl_path, name))
+            continue
+        p50, bound = hists[func]["p50"]
+        if bound or not 1e-3 <= p50 < 8e-3:
+            problems.append("  %s: p50 %s%.6f s for calls of %g s, expected in [1 ms, 8 ms)" % (
+                func, ">= " if bound else "", p50, OFFCPU_SECONDS))
+    assert not problems, "latency histograms:\n%s\n%s" % ("\n".join(problems), stdout[-6000:])
+
+
+def check_offcpu(report, ours, wl_path):
+    """sleeper() sleeps 50 x 2 ms and spinlock() burns 50 x 2 ms of its
+    thread's CPU time: sleeper's own time is nearly all off the CPU (what is
+    on it is a few microseconds per call), and spinlock's on-CPU part
+    (tottime - offcpu) is its 100 ms. Its off-CPU part is the time it was
+    preempted: about nothing on an idle machine, and real off-CPU time on a
+    busy one, which is why spinlock is held to its on-CPU time and not to a
+    share. No function is off the CPU for longer than its own time."""
+    assert report.has_offcpu, "the table has no offcpu column:\n" + report.text[:3000]
+    too_long = ["  %s: offcpu %.3f > tottime %.3f" % (r.func, r.offcpu, r.tottime)
+                for r in report.rows if r.offcpu > r.tottime + 0.0015]
+    assert not too_long, "off-CPU time longer than own time:\n" + "\n".join(too_long)
+    wall = OFFCPU_CALLS * OFFCPU_SECONDS
+    figures = {}
+    for name in ("sleeper", "spinlock"):
+        func = next(f for f in ours["stats"] if f.startswith(wl_path + ":") and f.endswith("(%s)" % name))
+        nc, cc, tt, ct = ours["stats"][func]
+        assert nc == OFFCPU_CALLS, "%s: ncalls %d, expected %d" % (func, nc, OFFCPU_CALLS)
+        assert tt >= 0.95 * wall, "%s: tottime %.6f for %d calls of %g s" % (func, tt, nc, OFFCPU_SECONDS)
+        figures[name] = (report.row(func[len(wl_path):]).offcpu, tt)
+    (s_off, s_tt), (b_off, b_tt) = figures["sleeper"], figures["spinlock"]
+    assert s_off >= 0.9 * wall and s_tt - s_off <= 0.2 * wall, (
+        "sleeper: %.3f s of its %.3f s own time off the CPU, expected at least %.3f s and all but "
+        "%.3f s\n%s" % (s_off, s_tt, 0.9 * wall, 0.2 * wall, report.text[:3000]))
+    assert 0.9 * wall <= b_tt - b_off <= 1.5 * wall, (
+        "spinlock: %.3f s of its %.3f s own time off the CPU, so %.3f s on it; it burned %.3f s "
+        "of CPU\n%s" % (b_off, b_tt, b_tt - b_off, wall, report.text[:3000]))
 
 
 def check_totals(report, ours):
@@ -371,6 +493,36 @@ def test_limit(prof, interp, ws):
     expect = pstats_text_lines(want["text"])
     assert report.pstats_lines == expect, "report text differs from pstats' print_stats(5):\n" + "\n".join(
         difflib.unified_diff(expect, report.pstats_lines, "pstats", "pybpf-prof", lineterm=""))
+
+
+def test_offcpu(prof, interp, ws):
+    """The offcpu column: sleeper() (time.sleep) is off the CPU for most of
+    its own time, spinlock() (a busy loop) for a small part of it."""
+    res, out = launch(prof, interp, ws, "offcpu")
+    assert res.returncode == 0, res.describe()
+    check_offcpu(Report(res.stdout), pstats_json(interp, ws, out), ws.workload("offcpu"))
+
+
+def test_sort_offcpu(prof, interp, ws):
+    """-s offcpu: rows by off-CPU time, largest first (sleeper() on top);
+    the same rows as pstats' table."""
+    res, out = launch(prof, interp, ws, "offcpu", "-s", "offcpu")
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    assert report.has_offcpu, "the table has no offcpu column:\n" + res.stdout[:3000]
+    values = [row.offcpu for row in report.rows]
+    assert values == sorted(values, reverse=True), "rows not by offcpu, largest first:\n" + report.text[:4000]
+    assert report.rows[0].func.endswith("(sleeper)"), "sleeper() is not first:\n" + report.text[:4000]
+    assert any(line.startswith("   Ordered by: ") for line in report.pstats_lines), report.text[:2000]
+    want = pstats_json(interp, ws, out, "cumulative")["orders"]["cumulative"]["rows"]
+    assert sorted(row.func for row in report.rows) == sorted(want), report.text[:4000]
+
+
+def test_latency(prof, interp, ws):
+    """--latency: histogram counts sum to ncalls; 2 ms calls have p50 in [1, 8) ms."""
+    res, out = launch(prof, interp, ws, "offcpu", "--latency")
+    assert res.returncode == 0, res.describe()
+    check_latency(res.stdout, pstats_json(interp, ws, out), ws.workload("offcpu"))
 
 
 # ---------------------------------------------------------------- -p mode
