@@ -173,8 +173,8 @@ def _pyenv_root():
     except (OSError, subprocess.TimeoutExpired):
         res = None
     if res is not None and res.returncode == 0 and res.stdout.strip():
-        return res.stdout.strip(), "pyenv root"
-    return "/root/.pyenv", "pyenv is not on PATH"
+        return res.stdout.strip(), "the root `pyenv root` names"
+    return "/root/.pyenv", "pyenv is not on PATH: its default root"
 
 
 def _pyenv_specs():
