@@ -244,9 +244,12 @@ def attach_all(prof, interp, ws):
             r.target = target.wait(what="the target")
             r.res = tracer.wait(what="pybpf-prof after the target exited")
         finally:
-            target.kill()
-            if tracer:
-                tracer.kill()
+            for proc in (target, tracer):
+                if proc:
+                    proc.kill()
+                    for f in (proc.p.stdout, proc.p.stderr):
+                        if not f.closed:
+                            f.close()
         r.report = Report(r.res.stdout)
         r.ours = pstats_json(interp, ws, out, "cumulative")
 
