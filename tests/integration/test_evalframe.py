@@ -25,6 +25,7 @@ on <=3.11 only (compare_callers).
 
 import difflib
 import re
+import signal
 
 import pytest
 
@@ -381,6 +382,148 @@ def test_latency(prof, interp, ws):
     res, out = launch(prof, interp, ws, "offcpu", *BACKEND, "--latency")
     assert res.returncode == 0, res.describe()
     check_latency(res.stdout, pstats_json(interp, ws, out), ws.workload("offcpu"))
+
+
+def test_duration_in_launch_mode(prof, interp, ws):
+    """-d stops tracing while CMD runs on (the hook goes, 3.11+): the calls
+    active then (the module and one f()) are closed at that moment, as
+    cProfile's disable() does, and counted; no call or return straddling the
+    detach shows up as a phantom recursion or an unpaired return; CMD then
+    ends normally with its own output."""
+    d = ws.mkdir("ef-duration")
+    script = d + "/sleepy.py"
+    ws.host(script).write_text("import time\n\n\ndef f():\n    time.sleep(0.01)\n\n\n"
+                               "for i in range(150):\n    f()\nprint('sleepy done')\n")
+    res, out = launch(prof, interp, ws, "duration", *BACKEND, "-d", "0.5", argv=interp.cmd(script))
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    assert report.preamble == "sleepy done\n", res.describe()
+    stats = pstats_json(interp, ws, out)["stats"]
+    nc, cc = stats.get(script + ":4(f)", [0, 0])[:2]
+    assert nc == cc and 10 <= nc < 150, "f() counted %d/%d in 0.5 s of 1.5 s\n%s" % (nc, cc, res.describe())
+    assert stats.get(script + ":1(<module>)", [0, 0])[:2] == [1, 1], (
+        "the module, active at detach, is not counted once:\n" + res.describe())
+    assert any("still active at detach" in t for t in report.losses), res.describe()
+    assert not any(re.search(r"no traced call|return was never seen", t) for t in report.losses), (
+        res.describe())
+
+
+WAITER = """import sys
+
+
+def f(i):
+    return i * 2
+
+
+def waiter():
+    print("waiting", flush=True)
+    return sys.stdin.readline()
+
+
+def main():
+    total = 0
+    for i in range(50):
+        total += f(i)
+    waiter()
+    return total
+
+
+print("ready", flush=True)
+sys.stdin.readline()
+main()
+print("done", flush=True)
+"""
+
+
+def test_sigint_while_calls_active(prof, interp, ws, procs):
+    """-p, SIGINT while the target is blocked inside main() -> waiter(): both
+    are closed at the stop and counted once (as cProfile's disable() does),
+    listed as still active at detach, nothing dropped; the hook is gone
+    (3.11+) and the target carries on."""
+    d = ws.mkdir("ef-sigint-active")
+    script = d + "/waiter.py"
+    ws.host(script).write_text(WAITER)
+    target = procs(interp.cmd(script))
+    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
+    out = d + "/ours.prof"
+    tracer = attach(prof, procs, target, *BACKEND, "-o", str(ws.host(out)))
+    target.write("go\n")
+    target.wait_line("stdout", r"waiting$", what="the target inside waiter()")
+    tracer.send_signal(signal.SIGINT)
+    res = tracer.wait(what="pybpf-prof after SIGINT")
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    stats = pstats_json(interp, ws, out)["stats"]
+    got = {name: stats.get("%s:%d(%s)" % (script, line, name), [0, 0])[:2]
+           for line, name in ((4, "f"), (8, "waiter"), (13, "main"))}
+    assert got == {"f": [50, 50], "waiter": [1, 1], "main": [1, 1]}, (
+        "calls of f, waiter, main: %r\n%s" % (got, res.describe()))
+    assert report.losses.get(
+        "calls were still active at detach (counted up to detach, as cProfile does)") == 2, res.describe()
+    assert not any(re.search(r"no traced call|return was never seen", t) for t in report.losses), (
+        res.describe())
+    if interp.needs_hook:
+        hook = EvalFrame(target.pid, interp.version)
+        assert hook.value() == 0, "eval_frame is %s after SIGINT" % hook.describe(hook.value())
+    target.write("\n")
+    done = target.wait(what="the target")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ready\nwaiting\ndone\n", ""), done.describe()
+
+
+TICKER = """import sys
+import time
+
+
+def f(i):
+    time.sleep(0.01)
+    if i == 20:
+        print("tick", flush=True)
+
+
+def main():
+    for i in range(150):
+        f(i)
+
+
+print("ready", flush=True)
+sys.stdin.readline()
+main()
+print("done", flush=True)
+"""
+
+
+def test_sigint_while_running(prof, interp, ws, procs):
+    """-p, SIGINT while the target runs on, calling f() every 10 ms: main()
+    and the f() in flight (if any) are closed at the stop and counted once,
+    listed as still active at detach, nothing dropped and no return unpaired
+    although calls and returns go on during the detach; the target finishes
+    as it would have."""
+    d = ws.mkdir("ef-sigint-running")
+    script = d + "/ticker.py"
+    ws.host(script).write_text(TICKER)
+    target = procs(interp.cmd(script))
+    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
+    out = d + "/ours.prof"
+    tracer = attach(prof, procs, target, *BACKEND, "-o", str(ws.host(out)))
+    target.write("go\n")
+    target.wait_line("stdout", r"tick$", what="the target's 21st f()")
+    tracer.send_signal(signal.SIGINT)
+    res = tracer.wait(what="pybpf-prof after SIGINT")
+    assert res.returncode == 0, res.describe()
+    report = Report(res.stdout)
+    stats = pstats_json(interp, ws, out)["stats"]
+    main = stats.get(script + ":11(main)", [0, 0])[:2]
+    f = stats.get(script + ":5(f)", [0, 0])[:2]
+    active = report.losses.get("calls were still active at detach (counted up to detach, as cProfile "
+                               "does)", report.losses.get("call was still active at detach (counted up "
+                                                          "to detach, as cProfile does)"))
+    assert main == [1, 1] and f[0] == f[1] and 21 <= f[0] <= 150 and active in (1, 2), (
+        "main %r, f %r, %r still active at detach: expected 1, 21-150 and 1 or 2\n%s" % (
+            main, f, active, res.describe()))
+    assert not any(re.search(r"no traced call|return was never seen", t) for t in report.losses), (
+        res.describe())
+    done = target.wait(what="the target")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ready\ntick\ndone\n", ""), done.describe()
 
 
 def test_deeper_than_shadow_stack(prof, interp, ws):
