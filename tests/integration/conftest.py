@@ -586,6 +586,13 @@ def module_level_code(workload):
     return found
 
 
+def threaded(workload):
+    """Whether the workload runs its thread bodies in real threads, but one
+    after the other in main()'s thread under WORKLOAD_SEQUENTIAL, as for its
+    cProfile reference (whose callers then differ from the real ones)."""
+    return "WORKLOAD_SEQUENTIAL" in (WORKLOADS_DIR / (workload + ".py")).read_text()
+
+
 def unseen_closes(workload):
     """The workload's UNSEEN_CLOSES ({function name: closes}), or {}."""
     tree = ast.parse((WORKLOADS_DIR / (workload + ".py")).read_text())

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import (INTERP_SPECS, REPO, TIMEOUT, WORKLOADS_DIR, expected_status, is_root,
-                      module_level_code, pstats_json, reference, run, unseen_closes)
+                      module_level_code, pstats_json, reference, run, threaded, unseen_closes)
 from targetmem import EvalFrame
 
 TRACING_RX = re.compile(r"^pybpf-prof: tracing PID (\d+)\b")
@@ -225,7 +225,7 @@ def compare_callers(ours, ref, wl_path, workload, version, skip_names=()):
     from main(), which the real threads do not. Functions named in
     skip_names (a backend's known gap) are left out, as callees and as
     callers: what they call shows up under their caller."""
-    if tuple(map(int, version.split("."))) >= (3, 12) or workload == "threads":
+    if tuple(map(int, version.split("."))) >= (3, 12) or threaded(workload):
         return
     in_ref = {lab for lab in ref["stats"] if lab.startswith(wl_path + ":")}
     unseen = unseen_closes(workload)
