@@ -29,7 +29,7 @@ import signal
 
 import pytest
 
-from conftest import WORKLOADS, Proc, pstats_json, reference, run
+from conftest import TARGET_ENV, WORKLOADS, Proc, pstats_json, reference, run
 from targetmem import EvalFrame
 from test_usdt import (TRACING_RX, Report, assert_error, attach, check_latency, check_offcpu, check_totals,
                        check_tracing_line, compare_callers, compare_counts, launch, pstats_text_lines,
@@ -566,3 +566,18 @@ def test_refuses_beside_another_hook(prof, interp, ws, procs):
     assert (done.returncode, done.stdout, done.stderr) == (expected.returncode, expected.stdout, ""), (
         done.describe())
 
+
+
+@pytest.mark.interps("all", min_version="3.12")
+@pytest.mark.parametrize("how", ["-X perf", "PYTHONPERFSUPPORT=1"])
+def test_launch_refuses_perf_trampoline(prof, interp, how):
+    """-- CMD where CMD asks for the perf trampoline (its own PEP 523 hook):
+    --backend evalframe refuses before CMD runs (exit 1, one line)."""
+    env = dict(TARGET_ENV)
+    if how == "-X perf":
+        argv = interp.cmd("-X", "perf", "-c", "print('the command ran')")
+    else:
+        env["PYTHONPERFSUPPORT"] = "1"
+        argv = interp.cmd("-c", "print('the command ran')")
+    res = run([prof, *BACKEND, "--", *argv], env=env)
+    assert_error(res, 1, r"PEP 523|eval.?frame|hook|perf", " for a CMD with %s" % how)
