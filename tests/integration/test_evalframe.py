@@ -31,7 +31,7 @@ import pytest
 
 from conftest import TARGET_ENV, WORKLOADS, Proc, pstats_json, reference, run
 from targetmem import EvalFrame
-from test_usdt import (TRACING_RX, Report, assert_error, attach, check_latency, check_offcpu, check_totals,
+from test_usdt import (LATENCY_OPTS, TRACING_RX, Report, assert_error, attach, check_latency, check_offcpu, check_totals,
                        check_tracing_line, compare_callers, compare_counts, launch, pstats_text_lines,
                        start_target, untraced_attach_output)
 
@@ -376,12 +376,15 @@ def test_offcpu(prof, interp, ws):
     check_offcpu(Report(res.stdout), pstats_json(interp, ws, out), ws.workload("offcpu"))
 
 
-def test_latency(prof, interp, ws):
-    """--latency: every histogram sums to its function's ncalls; 2 ms calls
-    have p50 in [1, 8) ms."""
-    res, out = launch(prof, interp, ws, "offcpu", *BACKEND, "--latency")
+@pytest.mark.parametrize("wl", ["offcpu", "deep_recursion"])
+def test_latency(prof, interp, ws, wl):
+    """--latency: every function called has a histogram summing to its
+    ncalls (deep_recursion.py: calls ended past the 64 pending return
+    probes too); offcpu.py's 2 ms calls have p50 in [1, 8) ms."""
+    res, out = launch(prof, interp, ws, wl, *BACKEND, *LATENCY_OPTS)
     assert res.returncode == 0, res.describe()
-    check_latency(res.stdout, pstats_json(interp, ws, out), ws.workload("offcpu"))
+    check_latency(res.stdout, pstats_json(interp, ws, out), ws.workload(wl),
+                  offcpu=wl == "offcpu")
 
 
 def test_duration_in_launch_mode(prof, interp, ws):
