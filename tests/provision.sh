@@ -14,13 +14,14 @@
 #             marshal do (asyncio treats a missing ssl as optional).
 #   sid       a Debian sid chroot (debootstrap --variant=minbase --merged-usr)
 #             at $PYBPF_INTERP_DIR/sid with python3.X for each X in
-#             $PYBPF_SID_PYTHONS (default "3.15"; e.g. "3.13 3.14 3.15").
+#             $PYBPF_SID_PYTHONS (default "3.13 3.14 3.15"; e.g. "3.15").
 #             Run: chroot "$PYBPF_SID_ROOT" /usr/bin/python3.15 ...
 #             Attach probes to the host path "$PYBPF_SID_ROOT/usr/bin/python3.15"
 #             (sid's binaries need glibc >= 2.38: they run only in the chroot).
 #             CPython 3.12-3.14 have no function__entry/return probes at all
-#             (lost in 3.11/3.12, restored in 3.15): 3.13/3.14 are installed
-#             as probe-less controls and left out of PYBPF_SID_USDT_PYTHONS.
+#             (lost in 3.11/3.12, restored in 3.15): 3.13/3.14 are there for
+#             the eval-frame backend (and as probe-less controls for the USDT
+#             one) and left out of PYBPF_SID_USDT_PYTHONS.
 #             The probes have is-enabled semaphores: a tracer must bump them
 #             (uprobe ref_ctr_offset), or the probes never fire.
 #
@@ -36,7 +37,7 @@
 #   --no-provision  with --print-env: report what is there, download nothing
 #
 # Environment: PYBPF_INTERP_DIR (default /var/lib/pybpf-prof/interp),
-#   PYBPF_SID_PYTHONS (default "3.15"), PYBPF_DEBIAN_MIRROR (default: the
+#   PYBPF_SID_PYTHONS (default "3.13 3.14 3.15"), PYBPF_DEBIAN_MIRROR (default: the
 #   Debian main archive URI of this system's apt sources).
 #
 # Quiet on success; errors are one line on stderr, exit status 1.  Idempotent:
@@ -51,7 +52,7 @@ set -o pipefail
 
 PROG="pybpf-prof provision"
 DIR=${PYBPF_INTERP_DIR:-/var/lib/pybpf-prof/interp}
-SID_PYTHONS=${PYBPF_SID_PYTHONS:-3.15}
+SID_PYTHONS=${PYBPF_SID_PYTHONS:-3.13 3.14 3.15}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 BULLSEYE_PKGS="python3.9-minimal libpython3.9-minimal libpython3.9-stdlib python3.9"
 IMPORTS="asyncio, threading, json, re, cProfile, pstats, marshal"

@@ -1,15 +1,25 @@
 """Fixtures for pybpf-prof's integration tests.
 
-Interpreters with working USDT probes come from tests/provision.sh
-(--print-env --no-provision: this never downloads anything; `make
-integration` provisions first):
-  py3.9        Debian bullseye's python3.9 unpacked on the host, run directly
-  sid-py3.X    python3.X in a Debian sid chroot, run as
-               `chroot ROOT /usr/bin/python3.X ...`; the files it reads are
-               copied into ROOT/tmp/pybpf-tests/<session>/
+The interpreters (ids as in the test names):
+  py3.9         Debian bullseye's python3.9 unpacked on the host (static, USDT
+                probes that fire), from tests/provision.sh
+  sid-py3.X     python3.X (3.13, 3.14, 3.15) in a Debian sid chroot made by
+                tests/provision.sh, run as `chroot ROOT /usr/bin/python3.X ...`;
+                the files it reads are copied into ROOT/tmp/pybpf-tests/<session>/.
+                3.15's probes fire; 3.13/3.14 have none.
+  pyenv-py3.X   pyenv's 3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0 (another patch
+                release of the same minor if that one is missing) under
+                $(pyenv root)/versions, /root/.pyenv/versions without pyenv:
+                shared libpython, no probes
+  host-py3.11   Debian bookworm's /usr/bin/python3.11 (static; its entry probe
+                never fires)
+Tests run on the USDT ones (py3.9, sid-py3.15) unless their module sets
+INTERPS or they carry an interps(...) marker (see select_interps()). The
+provisioned ones come from tests/provision.sh --print-env --no-provision
+(this never downloads anything; `make integration` provisions first);
 PYBPF_PY39, PYBPF_SID_ROOT and PYBPF_SID_PYTHONS in the environment override
-what provision.sh reports. An interpreter that is not there SKIPS its tests
-with a message saying so; one that is there but does not run FAILS.
+what it reports. An interpreter that is not there SKIPS its tests with a
+message saying so; one that is there but does not run FAILS.
 
 Everything runs with a deadline: child processes are read without blocking
 and killed (their process group, by id) when a deadline passes. Nothing
@@ -17,6 +27,7 @@ waits by sleeping: tests synchronise on lines the processes print.
 """
 
 import ast
+import collections
 import json
 import os
 import re
@@ -50,7 +61,7 @@ TARGET_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 
-HELPER_SCRIPTS = ("cprofile_ref.py", "pstats_dump.py", "attach_target.py")
+HELPER_SCRIPTS = ("cprofile_ref.py", "pstats_dump.py", "attach_target.py", "run_workloads.py")
 WORKLOADS = sorted(p.stem for p in WORKLOADS_DIR.glob("*.py"))
 
 
@@ -84,8 +95,6 @@ def _provisioned_env():
     for key in ("PYBPF_PY39", "PYBPF_SID_ROOT", "PYBPF_SID_PYTHONS"):
         if os.environ.get(key):
             found[key] = os.environ[key]
-    if os.environ.get("PYBPF_SID_PYTHONS"):
-        found["PYBPF_SID_USDT_PYTHONS"] = os.environ["PYBPF_SID_PYTHONS"]
     return found, note
 
 
@@ -94,13 +103,27 @@ PROVISIONED, PROVISION_NOTE = _provisioned_env()
 
 class Interp:
     """One interpreter under test. `python` is its path as the target sees it;
-    `root` is the chroot it runs in (None: the host)."""
+    `root` is the chroot it runs in (None: the host); `usdt` says whether its
+    USDT probes fire fully (what --backend auto then picks); `micro` is its
+    full version ("3.12.1"), set once it has been seen to run."""
 
-    def __init__(self, ident, version, python, root=None):
+    def __init__(self, ident, version, python, root=None, usdt=False, origin=""):
         self.id = ident
         self.version = version  # "3.9"
         self.python = python
         self.root = Path(root) if root else None
+        self.usdt = usdt
+        self.origin = origin
+        self.micro = None
+
+    @property
+    def vt(self):
+        return tuple(map(int, self.version.split(".")))
+
+    @property
+    def needs_hook(self):
+        """3.11+: only a PEP 523 hook sends every frame through _PyEval_EvalFrameDefault."""
+        return self.vt >= (3, 11)
 
     @property
     def host_binary(self):
@@ -123,10 +146,60 @@ class Interp:
         return "Interp(%s)" % self.id
 
 
-def _interp_specs():
-    """[(id, version, python, root, why-absent-or-None)] for every interpreter
-    the tests run on, present or not."""
+# One interpreter of the matrix, present (why is None) or not (why says so).
+Spec = collections.namedtuple("Spec", "id version python root why usdt origin")
+
+# The eval-frame matrix besides the provisioned ones: pyenv builds (shared
+# libpython, no dtrace), newest patch release first when the one named here
+# is not installed.
+PYENV_VERSIONS = ("3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0")
+HOST_PYTHON311 = "/usr/bin/python3.11"  # Debian bookworm: static, dtrace, entry probe dead
+
+
+def _vkey(version):
+    return tuple(int(x) if x.isdigit() else -1 for x in re.split(r"[.]", version))
+
+
+def _probes_fire(version):
+    """Whether a --with-dtrace build's function__entry/return probes fire for
+    every call: not on 3.11 (entry dead), and 3.12-3.14 have none."""
+    return not (3, 11) <= _vkey(version)[:2] <= (3, 14)
+
+
+def _pyenv_root():
+    """(root, how it was found)."""
+    try:
+        res = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        res = None
+    if res is not None and res.returncode == 0 and res.stdout.strip():
+        return res.stdout.strip(), "the root `pyenv root` names"
+    return "/root/.pyenv", "pyenv is not on PATH: its default root"
+
+
+def _pyenv_specs():
+    root, how = _pyenv_root()
     specs = []
+    for wanted in PYENV_VERSIONS:
+        minor = ".".join(wanted.split(".")[:2])
+        rel = "bin/python%s" % minor
+        candidates = [Path(root, "versions", wanted)] + sorted(
+            (p for p in Path(root, "versions").glob(minor + ".*")
+             if re.fullmatch(r"\d+\.\d+\.\d+", p.name) and p.name != wanted),
+            key=lambda p: _vkey(p.name), reverse=True)
+        found = next((p / rel for p in candidates if os.access(p / rel, os.X_OK)), None)
+        why = None
+        if found is None:
+            why = "pyenv has no CPython %s (no %s/versions/%s/%s; %s; install: pyenv install %s)" % (
+                minor, root, wanted, rel, how, wanted)
+        specs.append(Spec("pyenv-py%s" % minor, minor, str(found or Path(root, "versions", wanted, rel)),
+                          None, why, False, "pyenv"))
+    return specs
+
+
+def _interp_specs():
+    """(USDT specs, all specs): every interpreter the tests run on, present or not."""
+    usdt_specs, specs = [], []
     py39 = PROVISIONED.get("PYBPF_PY39")
     if py39 is None:  # no provision.sh answer: its default location
         py39 = str(DEFAULT_INTERP_DIR / "bullseye/usr/bin/python3.9")
@@ -137,14 +210,15 @@ def _interp_specs():
         why = "bullseye python3.9 not found at %s (run: sudo tests/provision.sh bullseye)" % py39
     if why and PROVISION_NOTE:
         why += "; " + PROVISION_NOTE
-    specs.append(("py3.9", "3.9", py39, None, why))
+    usdt_specs.append(Spec("py3.9", "3.9", py39, None, why, True, "bullseye"))
 
     root = PROVISIONED.get("PYBPF_SID_ROOT")
     if root is None:
         root = str(DEFAULT_INTERP_DIR / "sid")
-    versions = PROVISIONED.get("PYBPF_SID_USDT_PYTHONS", PROVISIONED.get("PYBPF_SID_PYTHONS", ""))
-    versions = sorted(set(versions.split()) | {"3.15"}, key=lambda v: tuple(map(int, v.split("."))))
-    for version in versions:
+    listed = set(PROVISIONED.get("PYBPF_SID_PYTHONS", "").split())
+    usdt_listed = set(PROVISIONED.get("PYBPF_SID_USDT_PYTHONS", "").split())
+    sid = []
+    for version in sorted(listed | usdt_listed | set(SID_VERSIONS), key=_vkey):
         python = "/usr/bin/python%s" % version
         why = None
         if not root:
@@ -154,21 +228,58 @@ def _interp_specs():
                 root, python, version)
         if why and PROVISION_NOTE:
             why += "; " + PROVISION_NOTE
-        specs.append(("sid-py%s" % version, version, python, root, why))
-    return specs
+        sid.append(Spec("sid-py%s" % version, version, python, root, why,
+                        _probes_fire(version), "sid"))
+    usdt_specs += [s for s in sid if s.usdt]
+
+    why = None if os.access(HOST_PYTHON311, os.X_OK) else (
+        "no %s on this host (Debian bookworm's python3.11 package)" % HOST_PYTHON311)
+    host = Spec("host-py3.11", "3.11", HOST_PYTHON311, None, why, False, "host")
+    specs = sorted(usdt_specs[:1] + _pyenv_specs() + [host] + sid, key=lambda s: _vkey(s.version))
+    return usdt_specs, specs
 
 
-INTERP_SPECS = _interp_specs()
+# The sid chroot's interpreters: 3.15 has the probes, 3.13/3.14 need the hook.
+SID_VERSIONS = ("3.13", "3.14", "3.15")
+INTERP_SPECS, ALL_SPECS = _interp_specs()
 _checked = {}
+
+
+def select_interps(kind="usdt", min_version=None, max_version=None, versions=None):
+    """Ids of the interpreters a test runs on. kind: "usdt" (probes that fire:
+    bullseye 3.9, sid 3.15), "all" (the eval-frame matrix: every one),
+    "nousdt" (those the USDT backend refuses), "hook" (3.11+: the eval-frame
+    backend sets the PEP 523 hook)."""
+    specs = {
+        "usdt": INTERP_SPECS,
+        "all": ALL_SPECS,
+        "nousdt": [s for s in ALL_SPECS if not s.usdt],
+        "hook": [s for s in ALL_SPECS if _vkey(s.version) >= (3, 11)],
+    }[kind]
+    if min_version:
+        specs = [s for s in specs if _vkey(s.version) >= _vkey(min_version)]
+    if max_version:
+        specs = [s for s in specs if _vkey(s.version) <= _vkey(max_version)]
+    if versions:
+        specs = [s for s in specs if s.version in versions]
+    return [s.id for s in specs]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "nonroot: runs without root (drops privileges itself)")
+    config.addinivalue_line("markers", "interps(kind, min_version=, max_version=, versions=): "
+                            "the interpreters the test runs on (conftest.select_interps); "
+                            "default: the module's INTERPS, else usdt")
 
 
 def pytest_generate_tests(metafunc):
     if "interp" in metafunc.fixturenames:
-        metafunc.parametrize("interp", [s[0] for s in INTERP_SPECS], indirect=True)
+        marker = metafunc.definition.get_closest_marker("interps")
+        if marker:
+            ids = select_interps(*marker.args, **marker.kwargs)
+        else:
+            ids = select_interps(getattr(metafunc.module, "INTERPS", "usdt"))
+        metafunc.parametrize("interp", ids, indirect=True)
     if "workload" in metafunc.fixturenames:
         metafunc.parametrize("workload", WORKLOADS)
 
@@ -182,18 +293,19 @@ def _require_root(request):
 
 @pytest.fixture
 def interp(request):
-    spec = next(s for s in INTERP_SPECS if s[0] == request.param)
-    ident, version, python, root, why = spec
-    if why:
-        pytest.skip("%s: %s" % (ident, why))
-    it = Interp(ident, version, python, root)
-    if ident not in _checked:
-        res = run(it.cmd("-c", "import sys; print('%d.%d' % sys.version_info[:2])"), timeout=60)
-        _checked[ident] = res
-    res = _checked[ident]
-    if res.returncode != 0 or res.stdout.strip() != version:
+    spec = next(s for s in ALL_SPECS + INTERP_SPECS if s.id == request.param)
+    if spec.why:
+        pytest.skip("%s: %s" % (spec.id, spec.why))
+    it = Interp(spec.id, spec.version, spec.python, spec.root, spec.usdt, spec.origin)
+    if it.id not in _checked:
+        res = run(it.cmd("-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"), timeout=60)
+        _checked[it.id] = res
+    res = _checked[it.id]
+    micro = res.stdout.strip()
+    if res.returncode != 0 or ".".join(micro.split(".")[:2]) != spec.version:
         pytest.fail("%s does not run as expected: %s\nexit %s, stdout %r, stderr %r" % (
-            ident, " ".join(it.cmd("-c", "...")), res.returncode, res.stdout, res.stderr))
+            it.id, " ".join(it.cmd("-c", "...")), res.returncode, res.stdout, res.stderr))
+    it.micro = micro
     return it
 
 
@@ -472,6 +584,13 @@ def module_level_code(workload):
         if isinstance(node, ast.ClassDef):
             found.add((node.name, min([node.lineno] + [d.lineno for d in node.decorator_list])))
     return found
+
+
+def threaded(workload):
+    """Whether the workload runs its thread bodies in real threads, but one
+    after the other in main()'s thread under WORKLOAD_SEQUENTIAL, as for its
+    cProfile reference (whose callers then differ from the real ones)."""
+    return "WORKLOAD_SEQUENTIAL" in (WORKLOADS_DIR / (workload + ".py")).read_text()
 
 
 def unseen_closes(workload):

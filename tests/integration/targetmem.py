@@ -1,0 +1,132 @@
+"""A running CPython's memory, read from outside (as root), to check what
+pybpf-prof does to it: the USDT semaphores and the PEP 523 hook.
+
+eval_frame (cpython-internals.md §1b, §7): its offset in PyInterpreterState
+is the disp of the first instruction of the exported
+_PyInterpreterState_GetEvalFrameFunc (an optional endbr64, then
+mov disp32(%rdi),%rax, or its disp8 form); the main interpreter is
+_PyRuntime.interpreters.main, at +0x30 on 3.11/3.12 and at
+runtime_state.interpreters_head + 8 on 3.13+, where _Py_DebugOffsets (at
+_PyRuntime+0) gives interpreters_head. Nothing here comes from pybpf-prof.
+"""
+
+import functools
+import os
+import re
+import subprocess
+
+TIMEOUT = 60
+LIBPYTHON_RX = re.compile(r"/libpython3\.\d+[a-z]*\.so[.\d]*$")
+
+
+@functools.lru_cache(maxsize=None)
+def _readelf(*args):
+    return subprocess.run(["readelf", *args], capture_output=True, text=True, check=True,
+                          timeout=TIMEOUT).stdout
+
+
+def dynamic_symbols(path):
+    """{name: st_value} of the defined symbols in path's .dynsym."""
+    syms = {}
+    for line in _readelf("--dyn-syms", "-W", str(path)).splitlines():
+        f = line.split()
+        # Num: Value Size Type Bind Vis Ndx Name
+        if len(f) >= 8 and re.fullmatch(r"\d+:", f[0]) and f[6] != "UND":
+            syms[f[7].split("@")[0]] = int(f[1], 16)
+    return syms
+
+
+def load_bias(path, pid):
+    """Runtime address minus ELF address of path (a host path) mapped in pid."""
+    header = _readelf("-hlW", str(path))
+    if re.search(r"Type:\s+EXEC", header):
+        return 0
+    first_load = int(re.search(r"^\s*LOAD\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)", header, re.M).group(1), 16)
+    inode = str(os.stat(path).st_ino)
+    with open("/proc/%d/maps" % pid) as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and fields[4] == inode and int(fields[2], 16) == 0:
+                return int(fields[0].split("-")[0], 16) - (first_load & ~0xfff)
+    raise AssertionError("%s is not mapped in PID %d" % (path, pid))
+
+
+def runtime_image(pid):
+    """Host path of the file holding CPython's runtime in pid: its
+    libpython3.X.so if one is mapped, else its executable."""
+    with open("/proc/%d/maps" % pid) as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and LIBPYTHON_RX.search(fields[5].strip()):
+                return fields[5].strip()
+    return os.path.realpath("/proc/%d/exe" % pid)
+
+
+def read(pid, addr, size):
+    with open("/proc/%d/mem" % pid, "rb") as mem:
+        mem.seek(addr)
+        data = mem.read(size)
+    assert len(data) == size, "short read of %d bytes at %#x in PID %d" % (size, addr, pid)
+    return data
+
+
+def read_u64(pid, addr):
+    return int.from_bytes(read(pid, addr, 8), "little")
+
+
+def eval_frame_offset(code):
+    """offsetof(PyInterpreterState, eval_frame) from the first bytes of
+    _PyInterpreterState_GetEvalFrameFunc."""
+    if code[:4] == b"\xf3\x0f\x1e\xfa":  # endbr64
+        code = code[4:]
+    if code[:3] == b"\x48\x8b\x87":  # mov disp32(%rdi),%rax
+        return int.from_bytes(code[3:7], "little", signed=True)
+    if code[:3] == b"\x48\x8b\x47":  # mov disp8(%rdi),%rax
+        return int.from_bytes(code[3:4], "little", signed=True)
+    raise AssertionError("_PyInterpreterState_GetEvalFrameFunc does not start with "
+                         "mov disp(%%rdi),%%rax: %s" % code.hex())
+
+
+class EvalFrame:
+    """The main interpreter's eval_frame field in a live CPython 3.11+."""
+
+    def __init__(self, pid, version):
+        self.pid = pid
+        self.image = runtime_image(pid)
+        syms = dynamic_symbols(self.image)
+        bias = load_bias(self.image, pid)
+        for name in ("_PyRuntime", "_PyInterpreterState_GetEvalFrameFunc",
+                     "_PyEval_EvalFrameDefault"):
+            assert name in syms, "%s does not export %s" % (self.image, name)
+        runtime = syms["_PyRuntime"] + bias
+        self.default = syms["_PyEval_EvalFrameDefault"] + bias
+        self.offset = eval_frame_offset(
+            read(pid, syms["_PyInterpreterState_GetEvalFrameFunc"] + bias, 16))
+        vt = tuple(map(int, version.split(".")[:2]))
+        if vt >= (3, 13):
+            head = read(pid, runtime, 48)
+            assert head[:8] == b"xdebugpy", "no _Py_DebugOffsets at _PyRuntime in %s: %r" % (
+                self.image, head[:8])
+            version_hex = int.from_bytes(head[8:16], "little")
+            assert version_hex >> 16 == (vt[0] << 8 | vt[1]), (
+                "_Py_DebugOffsets.version %#x is not %s" % (version_hex, version))
+            # cookie, version, free_threaded, runtime_state {size, finalizing, interpreters_head}
+            interpreters_head = int.from_bytes(head[40:48], "little")
+            main_at = runtime + interpreters_head + 8
+        elif vt >= (3, 11):
+            main_at = runtime + 0x30
+        else:
+            raise AssertionError("CPython %s has no PEP 523 hook to set" % version)
+        self.interp = read_u64(pid, main_at)
+        assert self.interp, "interpreters.main is NULL in PID %d" % pid
+        self.field = self.interp + self.offset
+
+    def value(self):
+        return read_u64(self.pid, self.field)
+
+    def describe(self, value):
+        if value == 0:
+            return "NULL"
+        if value == self.default:
+            return "&_PyEval_EvalFrameDefault (%#x)" % value
+        return "%#x (another hook)" % value
