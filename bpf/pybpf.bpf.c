@@ -81,7 +81,8 @@ int BPF_PROG(py_thread_exit, struct task_struct *task)
 	__u32 pid = task->tgid, tid = task->pid;
 	struct pybpf_stack *st;
 
-	if (!bpf_map_lookup_elem(&targets, &pid))
+	/* Once stopped, user space closes the open calls of every stack. */
+	if (tracing_stopped || !bpf_map_lookup_elem(&targets, &pid))
 		return 0;
 	/* Calls still open when a thread ends (os._exit, a fatal signal) never return. */
 	st = bpf_map_lookup_elem(&stacks, &tid);

@@ -60,11 +60,12 @@ struct {
 	__type(value, struct pybpf_counts);
 } pairs SEC(".maps");
 
-/* Sized down to one entry by user space unless --latency is given. */
+/* Sized down to one entry by user space unless --latency is given.
+ * Preallocated: inserting into a map that allocates on demand fails now
+ * and then in a burst of new functions (seen at interpreter start-up). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, PYBPF_MAX_FUNCS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_LATENCY_FUNCS);
 	__type(key, struct pybpf_func_key);
 	__type(value, struct pybpf_hist);
 } latency SEC(".maps");
@@ -157,6 +158,7 @@ static __always_inline struct pybpf_stack *thread_stack(__u32 pid, __u32 tid, bo
 		return NULL;
 	}
 	st->target = *t;
+	st->pid = pid;
 	return st;
 }
 

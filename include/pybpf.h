@@ -11,6 +11,7 @@
 #define PYBPF_MAX_THREADS 8192   /* threads traced at once */
 #define PYBPF_MAX_FUNCS 65536    /* (process, code object) entries */
 #define PYBPF_MAX_PAIRS 262144   /* (caller, callee) entries */
+#define PYBPF_MAX_LATENCY_FUNCS 16384 /* functions with a --latency histogram */
 #define PYBPF_MAX_TARGETS 1024   /* processes traced at once */
 #define PYBPF_MAX_THREAD_WALK 64 /* tstate list entries searched per miss */
 #define PYBPF_FILE_LEN 512
@@ -145,6 +146,8 @@ struct pybpf_stack {
 	__u64 tstate; /* the thread's PyThreadState, once found */
 	__u64 off_since; /* when the thread left the CPU (0: on CPU) */
 	__u64 init_shim; /* 3.13: the _Py_InitCleanup code object, once met */
+	__u32 pid;       /* the thread's process */
+	__u32 pad;
 	struct pybpf_target target; /* its process's, copied: one map lookup less per event */
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };

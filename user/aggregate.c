@@ -61,7 +61,7 @@ size_t stack_flush(struct pybpf_stack *st, unsigned long long now, flush_fn fn, 
 		off = 0;
 		if (caller)
 			caller->subt += tt;
-		fn(ctx, &f->key, caller ? &caller->key : NULL, &call, &pair);
+		fn(ctx, &f->key, caller ? &caller->key : NULL, &call, &pair, tt);
 		closed++;
 	}
 	st->depth = 0;

@@ -13,10 +13,10 @@ void counts_sum(const struct pybpf_counts *percpu, size_t ncpus, struct pybpf_co
 void stats_from_counts(const struct pybpf_counts *c, struct pybpf_stats *out);
 
 /* Receives one closed call: figures for callee, and for (caller, callee)
- * when caller is not NULL. */
+ * when caller is not NULL, and how long the call lasted (for --latency). */
 typedef void (*flush_fn)(void *ctx, const struct pybpf_func_key *callee,
 			 const struct pybpf_func_key *caller, const struct pybpf_counts *call,
-			 const struct pybpf_counts *pair);
+			 const struct pybpf_counts *pair, unsigned long long duration);
 
 /* Closes every active call of a thread's shadow stack at time `now`, top
  * first, as cProfile's disable() does. Each call's offcputime is its frame's

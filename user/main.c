@@ -290,8 +290,11 @@ static int finish(struct session *s)
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	stop_tracing(s);
 	profile_init(&p);
+	p.losses.still_running = tracer__stop(s->tr, s->t.pid,
+					      (unsigned long long)now.tv_sec * 1000000000ull +
+						      (unsigned long long)now.tv_nsec);
+	stop_tracing(s);
 	p.pid = s->t.pid;
 	snprintf(p.python_version, sizeof(p.python_version), "%s", s->t.version);
 	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
@@ -299,8 +302,7 @@ static int finish(struct session *s)
 	snprintf(p.build, sizeof(p.build), "%s", s->t.shared ? "shared" : "static");
 	known_gap(s, p.known_gap, sizeof(p.known_gap));
 	p.wall_seconds = seconds_since(&s->started, &now);
-	if (tracer__drain(s->tr, s->t.pid, (unsigned long long)now.tv_sec * 1000000000ull +
-					       (unsigned long long)now.tv_nsec, &p, &err)) {
+	if (tracer__drain(s->tr, s->t.pid, &p, &err)) {
 		pybpf_warn("%s; printing what was read", err.msg);
 		ret = 1;
 	}

@@ -26,6 +26,7 @@ struct tracer {
 	struct bpf_link *links[MAX_LINKS];
 	size_t nlinks;
 	size_t ncpus;
+	bool latency;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -76,6 +77,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 		goto fail;
 	}
 	tr->skel->rodata->latency_enabled = latency;
+	tr->latency = latency;
 	if (!latency)
 		bpf_map__set_max_entries(tr->skel->maps.latency, 1);
 	if (pybpf_bpf__load(tr->skel)) {
@@ -246,14 +248,19 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 	return 0;
 }
 
-/* The programs stop counting at once; the probes then go, which takes
- * milliseconds each, in reverse order of attachment. */
+/* The probes go, which takes milliseconds each, in the order they were
+ * attached: return probes first. Removing a uretprobe waits until no
+ * return of the target holds it, and the kernel lets go of those only
+ * once the thread stops making new ones, which the entry probe's site
+ * keeps doing while any return probe shares it (seen: a detach that
+ * lasted until the target exited). */
 void tracer__detach(struct tracer *tr)
 {
 	if (tr->skel->bss)
 		tr->skel->bss->tracing_stopped = true;
-	while (tr->nlinks)
-		bpf_link__destroy(tr->links[--tr->nlinks]);
+	for (size_t i = 0; i < tr->nlinks; i++)
+		bpf_link__destroy(tr->links[i]);
+	tr->nlinks = 0;
 }
 
 /* Adds one closed call into a per-CPU map's CPU 0 slot. */
@@ -274,37 +281,52 @@ static void map_add(struct tracer *tr, struct bpf_map *map, const void *key, siz
 	free(vals);
 }
 
+/* A call closed at the stop goes in its function's histogram too. */
+static void hist_add(struct tracer *tr, const struct pybpf_func_key *key, unsigned long long ns)
+{
+	struct pybpf_hist h = { { 0 } };
+	unsigned int slot = 0;
+
+	if (!tr->latency)
+		return;
+	while (slot + 1 < PYBPF_HIST_SLOTS && ns >> (slot + 1))
+		slot++;
+	bpf_map__lookup_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), 0);
+	h.slot[slot]++;
+	bpf_map__update_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), BPF_ANY);
+}
+
 static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
 			    const struct pybpf_func_key *caller, const struct pybpf_counts *call,
-			    const struct pybpf_counts *pair)
+			    const struct pybpf_counts *pair, unsigned long long duration)
 {
 	struct tracer *tr = ctx;
 	struct pybpf_pair_key pk = { .callee = *callee };
 
 	map_add(tr, tr->skel->maps.funcs, callee, sizeof(*callee), call);
+	hist_add(tr, callee, duration);
 	if (!caller)
 		return;
 	pk.caller = *caller;
 	map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair);
 }
 
-/* Calls still active in live threads of pid count up to now, like cProfile's disable(). */
+/* Calls still active in pid's threads count up to now, like cProfile's
+ * disable(). Stacks of threads that ended before the stop are gone. */
 static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
 {
 	struct bpf_map *map = tr->skel->maps.stacks;
 	struct pybpf_stack *st = malloc(sizeof(*st));
 	__u32 tid, next, *prev = NULL;
 	uint64_t closed = 0;
-	char task[64];
 
 	if (!st)
 		return 0;
 	while (!bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
 		tid = next;
 		prev = &tid;
-		snprintf(task, sizeof(task), "/proc/%d/task/%u", pid, tid);
-		if (access(task, F_OK) || bpf_map__lookup_elem(map, &tid, sizeof(tid), st,
-							       sizeof(*st), 0))
+		if (bpf_map__lookup_elem(map, &tid, sizeof(tid), st, sizeof(*st), 0) ||
+		    (int)st->pid != pid)
 			continue;
 		closed += stack_flush(st, now, flush_into_maps, tr);
 		bpf_map__update_elem(map, &tid, sizeof(tid), st, sizeof(*st), BPF_ANY);
@@ -436,39 +458,39 @@ static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 	l->untimed_inits += sum[PYBPF_LOSS_UNTIMED_INIT];
 }
 
-/* Per-function histograms of call durations (--latency), summed over CPUs. */
+/* Per-function histograms of call durations (--latency). */
 static int drain_latency(struct tracer *tr, int pid, struct pybpf_profile *p)
 {
 	struct bpf_map *map = tr->skel->maps.latency;
 	struct pybpf_func_key key, cur;
-	struct pybpf_hist *vals = calloc(tr->ncpus, sizeof(*vals));
 	uint64_t sum[PYBPF_HIST_SLOTS];
+	struct pybpf_hist h;
 	void *prev = NULL;
 	int ret = 0;
 
-	if (!vals)
-		return -ENOMEM;
 	while (!ret && !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
 		cur = key;
 		prev = &cur;
-		if ((int)cur.pid != pid || bpf_map__lookup_elem(map, &cur, sizeof(cur), vals,
-								tr->ncpus * sizeof(*vals), 0))
+		if ((int)cur.pid != pid ||
+		    bpf_map__lookup_elem(map, &cur, sizeof(cur), &h, sizeof(h), 0))
 			continue;
-		memset(sum, 0, sizeof(sum));
-		for (size_t c = 0; c < tr->ncpus; c++)
-			for (int k = 0; k < PYBPF_HIST_SLOTS; k++)
-				sum[k] += vals[c].slot[k];
+		for (int k = 0; k < PYBPF_HIST_SLOTS; k++)
+			sum[k] = h.slot[k];
 		long i = func_index(tr, p, &cur);
 		ret = i < 0 ? -ENOMEM : profile_add_latency(p, (size_t)i, sum);
 	}
-	free(vals);
 	return ret;
 }
 
-int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
-		  struct pybpf_err *err)
+uint64_t tracer__stop(struct tracer *tr, int pid, unsigned long long now_ns)
 {
-	p->losses.still_running += flush_stacks(tr, pid, now_ns);
+	if (tr->skel->bss)
+		tr->skel->bss->tracing_stopped = true;
+	return flush_stacks(tr, pid, now_ns);
+}
+
+int tracer__drain(struct tracer *tr, int pid, struct pybpf_profile *p, struct pybpf_err *err)
+{
 	if (drain_map(tr, tr->skel->maps.funcs, sizeof(struct pybpf_func_key), pid, p, add_func) ||
 	    drain_map(tr, tr->skel->maps.pairs, sizeof(struct pybpf_pair_key), pid, p, add_pair)) {
 		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));

@@ -28,10 +28,12 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 			     struct pybpf_err *err);
 /* Detaches every probe: no event is counted after this returns. */
 void tracer__detach(struct tracer *tr);
-/* Reads everything collected for pid into p, closing the calls still
- * active at time now_ns (CLOCK_MONOTONIC) as cProfile does. 0 or -1. */
-int tracer__drain(struct tracer *tr, int pid, unsigned long long now_ns, struct pybpf_profile *p,
-		  struct pybpf_err *err);
+/* Stops counting at once (the stacks freeze) and closes the calls still
+ * active in pid's threads at now_ns (CLOCK_MONOTONIC), as cProfile's
+ * disable() does. Returns how many it closed. */
+uint64_t tracer__stop(struct tracer *tr, int pid, unsigned long long now_ns);
+/* Reads everything collected for pid into p. 0 or -1. */
+int tracer__drain(struct tracer *tr, int pid, struct pybpf_profile *p, struct pybpf_err *err);
 void tracer__close(struct tracer *tr);
 
 #endif

@@ -33,6 +33,7 @@ struct closed {
 	struct pybpf_func_key callee, caller;
 	bool has_caller;
 	struct pybpf_counts call, pair;
+	unsigned long long duration;
 };
 
 struct recorder {
@@ -42,7 +43,7 @@ struct recorder {
 
 static void record(void *ctx, const struct pybpf_func_key *callee,
 		   const struct pybpf_func_key *caller, const struct pybpf_counts *call,
-		   const struct pybpf_counts *pair)
+		   const struct pybpf_counts *pair, unsigned long long duration)
 {
 	struct recorder *r = ctx;
 	struct closed *c;
@@ -59,6 +60,7 @@ static void record(void *ctx, const struct pybpf_func_key *callee,
 		c->caller = *caller;
 	c->call = *call;
 	c->pair = *pair;
+	c->duration = duration;
 }
 
 static void recorder_init(struct recorder *r, size_t cap)
