@@ -159,8 +159,33 @@ static void name_version(struct python_target *t)
 		snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
 }
 
+bool python_micro_from_path(const char *path, int minor, int *micro)
+{
+	char prefix[16];
+	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "3.%d.", minor);
+
+	for (const char *p = strstr(path, prefix); p; p = strstr(p + 1, prefix)) {
+		const char *q = p + n;
+		char *end;
+		long m;
+
+		if (p != path && p[-1] != '/' && p[-1] != '-')
+			continue;
+		if (*q < '0' || *q > '9')
+			continue;
+		m = strtol(q, &end, 10);
+		if ((*end == '/' || *end == '\0') && m >= 0 && m < 100) {
+			*micro = (int)m;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Py_Version (3.11+) from the file; else the file name, with the micro
- * version from PY_VERSION's string when the file has it. */
+ * version from PY_VERSION's string when the file has it (optimisers fold
+ * it away: pyenv's 3.9/3.10), or from a directory named for the version
+ * (pyenv's versions/3.9.18/, python.org's Python-3.9.18/). */
 static int detect_version(struct elf_file *ef, struct python_target *t, const char *exe_path)
 {
 	uint64_t addr;
@@ -174,7 +199,8 @@ static int detect_version(struct elf_file *ef, struct python_target *t, const ch
 	if (!python_version_from_name(t->binary, &t->major, &t->minor) &&
 	    !python_version_from_name(exe_path, &t->major, &t->minor))
 		return -ENOENT;
-	if (elf_file__find_version(ef, t->minor, &t->micro))
+	if (elf_file__find_version(ef, t->minor, &t->micro) &&
+	    !python_micro_from_path(t->binary, t->minor, &t->micro))
 		t->micro = -1;
 	return 0;
 }

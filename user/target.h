@@ -34,6 +34,9 @@ struct map_entry {
 	char path[PATH_MAX];
 };
 
+/* The micro version from a path component named 3.<minor>.<micro> (or
+ * ending in -3.<minor>.<micro>), e.g. pyenv's versions/3.9.18/. */
+bool python_micro_from_path(const char *path, int minor, int *micro);
 /* Parses a maps line; false for lines without a file path. */
 bool map_entry__parse(const char *line, struct map_entry *out);
 /* Version from a file name such as "libpython3.9.so.1.0" or "python3.12". */

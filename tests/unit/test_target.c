@@ -284,6 +284,25 @@ static void test_inspect_python_child(void **state)
 	assert_false(awaits);
 }
 
+static void test_micro_from_path(void **state)
+{
+	int micro = -7;
+
+	(void)state;
+	assert_true(python_micro_from_path("/root/.pyenv/versions/3.9.18/lib/libpython3.9.so.1.0", 9,
+					   &micro));
+	assert_int_equal(micro, 18);
+	assert_true(python_micro_from_path("/opt/Python-3.10.13/libpython3.10.so", 10, &micro));
+	assert_int_equal(micro, 13);
+	micro = -7;
+	/* Another minor, a name that only contains it, a non-number: no answer. */
+	assert_false(python_micro_from_path("/root/.pyenv/versions/3.9.18/lib/x.so", 10, &micro));
+	assert_false(python_micro_from_path("/opt/my3.9.18/lib/x.so", 9, &micro));
+	assert_false(python_micro_from_path("/opt/3.9.x/lib/x.so", 9, &micro));
+	assert_false(python_micro_from_path("/opt/3.9.18rc1/x.so", 9, &micro));
+	assert_int_equal(micro, -7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_no_process),
 		cmocka_unit_test(test_read_self),
 		cmocka_unit_test(test_inspect_python_child),
+		cmocka_unit_test(test_micro_from_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
