@@ -115,7 +115,8 @@ unit-asan: $(UNIT_ASAN_BINS)
 
 check: unit unit-asan
 
-# Interpreters with working probes: bullseye python3.9 and a sid chroot with 3.15.
+# Test interpreters: bullseye python3.9, and a sid chroot with 3.13, 3.14 and 3.15
+# (3.9 and 3.15 have working probes; pyenv's and the host's come with the machine).
 provision:
 	$(Q)tests/provision.sh
 
