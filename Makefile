@@ -129,13 +129,16 @@ test: deps
 bench: pybpf-prof provision
 	$(Q)$(PYTHON) tests/bench.py
 
-# The host's Python (Debian 3.11) has no usable entry probe: the example uses
-# Debian bullseye's python3.9, whose probes fire (tests/provision.sh fetches it).
+# The host's Python (Debian 3.11) has no usable entry probe: the example first
+# uses Debian bullseye's python3.9, whose probes fire (tests/provision.sh
+# fetches it), then the host's Python with the eval-frame backend.
 example: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/provision.sh bullseye
 	$(Q)eval "$$(tests/provision.sh --print-env --no-provision)"; \
 	./pybpf-prof --limit 15 -o $(OUTPUT)/example.prof -- "$$PYBPF_PY39" examples/workload.py
+	@echo; echo '== The same workload on the host Python, with the eval-frame backend and --latency:'
+	$(Q)./pybpf-prof --backend evalframe --latency --limit 5 -- /usr/bin/python3 examples/workload.py
 
 clean:
 	$(call msg,CLEAN)
