@@ -443,25 +443,33 @@ print("done", flush=True)
 """
 
 
-def test_sigint_while_calls_active(prof, interp, ws, procs):
-    """-p, SIGINT while the target is blocked inside main() -> waiter(): both
-    are closed at the stop and counted once (as cProfile's disable() does),
-    listed as still active at detach, nothing dropped; the hook is gone
-    (3.11+) and the target carries on."""
-    d = ws.mkdir("ef-sigint-active")
-    script = d + "/waiter.py"
-    ws.host(script).write_text(WAITER)
+def sigint_during(prof, interp, ws, procs, name, filename, text, line_rx, what):
+    """Runs text as a target that prints 'ready' and waits for a line, attaches
+    pybpf-prof, lets the target go, sends SIGINT once the target prints a line
+    matching line_rx: (script, target, result, Report, pstats stats)."""
+    d = ws.mkdir(name)
+    script = d + "/" + filename
+    ws.host(script).write_text(text)
     target = procs(interp.cmd(script))
     target.wait_line("stdout", r"ready$", what="the target's 'ready'")
     out = d + "/ours.prof"
     tracer = attach(prof, procs, target, *BACKEND, "-o", str(ws.host(out)))
     target.write("go\n")
-    target.wait_line("stdout", r"waiting$", what="the target inside waiter()")
+    target.wait_line("stdout", line_rx, what=what)
     tracer.send_signal(signal.SIGINT)
     res = tracer.wait(what="pybpf-prof after SIGINT")
     assert res.returncode == 0, res.describe()
-    report = Report(res.stdout)
-    stats = pstats_json(interp, ws, out)["stats"]
+    return script, target, res, Report(res.stdout), pstats_json(interp, ws, out)["stats"]
+
+
+def test_sigint_while_calls_active(prof, interp, ws, procs):
+    """-p, SIGINT while the target is blocked inside main() -> waiter(): both
+    are closed at the stop and counted once (as cProfile's disable() does),
+    listed as still active at detach, nothing dropped; the hook is gone
+    (3.11+) and the target carries on."""
+    script, target, res, report, stats = sigint_during(
+        prof, interp, ws, procs, "ef-sigint-active", "waiter.py", WAITER,
+        r"waiting$", "the target inside waiter()")
     got = {name: stats.get("%s:%d(%s)" % (script, line, name), [0, 0])[:2]
            for line, name in ((4, "f"), (8, "waiter"), (13, "main"))}
     assert got == {"f": [50, 50], "waiter": [1, 1], "main": [1, 1]}, (
@@ -506,20 +514,9 @@ def test_sigint_while_running(prof, interp, ws, procs):
     listed as still active at detach, nothing dropped and no return unpaired
     although calls and returns go on during the detach; the target finishes
     as it would have."""
-    d = ws.mkdir("ef-sigint-running")
-    script = d + "/ticker.py"
-    ws.host(script).write_text(TICKER)
-    target = procs(interp.cmd(script))
-    target.wait_line("stdout", r"ready$", what="the target's 'ready'")
-    out = d + "/ours.prof"
-    tracer = attach(prof, procs, target, *BACKEND, "-o", str(ws.host(out)))
-    target.write("go\n")
-    target.wait_line("stdout", r"tick$", what="the target's 21st f()")
-    tracer.send_signal(signal.SIGINT)
-    res = tracer.wait(what="pybpf-prof after SIGINT")
-    assert res.returncode == 0, res.describe()
-    report = Report(res.stdout)
-    stats = pstats_json(interp, ws, out)["stats"]
+    script, target, res, report, stats = sigint_during(
+        prof, interp, ws, procs, "ef-sigint-running", "ticker.py", TICKER,
+        r"tick$", "the target's 21st f()")
     main = stats.get(script + ":11(main)", [0, 0])[:2]
     f = stats.get(script + ":5(f)", [0, 0])[:2]
     active = report.losses.get("calls were still active at detach (counted up to detach, as cProfile "
