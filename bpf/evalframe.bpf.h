@@ -80,14 +80,10 @@ static __always_inline int frame_function(const struct pybpf_target *t, __u64 fr
 					  struct pybpf_func_key *key, bool *skip)
 {
 	struct seen_slot *slot;
-	__u8 *fblk, *cblk;
-	__u64 code;
+	__u8 *fblk, *cblk = read_frame_code(t, frame, &fblk);
 	__u32 flags;
 
-	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
-	code = fblk ? block_u64(fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask : 0;
-	cblk = code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
-	if (!cblk)
+	if (!cblk || !fblk)
 		return -1;
 	key->name_tag = block_u64(cblk, &t->code_span, t->off.code_name);
 	key->file_tag = block_u64(cblk, &t->code_span, t->off.code_filename);

@@ -63,6 +63,19 @@ static __always_inline __u64 block_u64(const __u8 *blk, const struct pybpf_span 
 	return *(const __u64 *)(blk + ((off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)));
 }
 
+/* The code object a frame runs, read in one copy (NULL if unreadable);
+ * *fblk is the frame's copy. */
+static __always_inline __u8 *read_frame_code(const struct pybpf_target *t, __u64 frame,
+					     __u8 **fblk)
+{
+	__u64 code;
+
+	*fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
+	code = *fblk ? block_u64(*fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask
+		     : 0;
+	return code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
+}
+
 /* The PyThreadState of the running thread: kept with its shadow stack and
  * checked against the thread's FS base (= pthread_self() = thread_id). */
 static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)

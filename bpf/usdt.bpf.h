@@ -38,12 +38,8 @@ static __always_inline int learn_function(const struct pybpf_target *t, __u64 fr
 	struct pybpf_func_key key = { .name_tag = a->name_tag, .file_tag = a->file_tag, .pid = pid };
 	struct pybpf_names *n;
 	__u32 zero = 0;
-	__u8 *fblk, *cblk;
-	__u64 code;
+	__u8 *fblk, *cblk = read_frame_code(t, frame, &fblk);
 
-	fblk = frame ? read_block(BLOCK_FRAME, frame, &t->frame_span) : NULL;
-	code = fblk ? block_u64(fblk, &t->frame_span, t->off.frame_code) & t->off.code_ptr_mask : 0;
-	cblk = code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
 	if (!cblk)
 		return -1;
 	key.firstlineno = (__s32)block_u64(cblk, &t->code_span, t->off.code_firstlineno);
