@@ -56,22 +56,26 @@ static __always_inline __u32 read_str(const struct pybpf_target *t, __u64 obj, c
 	return (__u32)len;
 }
 
-static __always_inline void name_function(const struct pybpf_target *t,
+/* Names the function in the names map; false if it could not (the map
+ * allocates on demand, which can fail in a burst: the next call retries). */
+static __always_inline bool name_function(const struct pybpf_target *t,
 					  const struct pybpf_func_key *key)
 {
 	struct pybpf_names *n;
 	__u32 zero = 0;
+	long err;
 
 	if (bpf_map_lookup_elem(&names, key))
-		return;
+		return true;
 	n = bpf_map_lookup_elem(&names_scratch, &zero);
 	if (!n)
-		return;
+		return false;
 	n->firstlineno = key->firstlineno;
 	n->filename_len = read_str(t, key->file_tag, n->filename, PYBPF_FILE_LEN,
 				   &n->filename_kind);
 	n->name_len = read_str(t, key->name_tag, n->name, PYBPF_NAME_LEN, &n->name_kind);
-	bpf_map_update_elem(&names, key, n, BPF_NOEXIST);
+	err = bpf_map_update_elem(&names, key, n, BPF_NOEXIST);
+	return !err || err == -EEXIST;
 }
 
 /* The function a frame runs, keyed by its code object's name and file
@@ -100,8 +104,7 @@ static __always_inline int frame_function(const struct pybpf_target *t, __u64 fr
 	if (slot && slot->valid && slot->name_tag == key->name_tag &&
 	    slot->file_tag == key->file_tag && slot->line == key->firstlineno)
 		return 0;
-	name_function(t, key);
-	if (slot) {
+	if (name_function(t, key) && slot) {
 		slot->name_tag = key->name_tag;
 		slot->file_tag = key->file_tag;
 		slot->line = key->firstlineno;

@@ -39,6 +39,7 @@ static __always_inline int learn_function(const struct pybpf_target *t, __u64 fr
 	struct pybpf_names *n;
 	__u32 zero = 0;
 	__u8 *fblk, *cblk = read_frame_code(t, frame, &fblk);
+	long err;
 
 	if (!cblk)
 		return -1;
@@ -61,7 +62,11 @@ static __always_inline int learn_function(const struct pybpf_target *t, __u64 fr
 		n->filename[0] = '\0';
 	if (bpf_probe_read_user_str(n->name, sizeof(n->name), (void *)a->name_tag) < 0)
 		n->name[0] = '\0';
-	bpf_map_update_elem(&names, &key, n, BPF_NOEXIST);
+	err = bpf_map_update_elem(&names, &key, n, BPF_NOEXIST);
+	/* The names map allocates on demand, which can fail in a burst: let
+	 * the next call of the function on this CPU try again. */
+	if (err && err != -EEXIST)
+		slot->valid = 0;
 	return 0;
 }
 
