@@ -10,7 +10,9 @@ BENCH_ROUNDS times (default 5), medians compared:
   evalframe  every interpreter found (pyenv 3.9-3.13, Debian's python3.11, sid
              3.13-3.15 in the chroot): untraced, cProfile, pybpf-prof --backend
              evalframe, --hook-only (3.11+: CPython's eval-frame hook, no
-             probes) and --probe-floor (hook + bare uprobe/uretprobe).
+             probes) and --probe-floor (hook + bare uprobe/uretprobe); and on
+             3.11+, hookcost.py (3M calls) untraced, under cProfile and with
+             the hook alone, where the hook's cost rises above the noise.
 
 Each workload times its own main() and prints BENCH_ELAPSED on stderr, so
 interpreter start-up and attach time are not counted. Python calls are counted
@@ -35,6 +37,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROF = os.environ.get("PYBPF_PROF") or os.path.join(ROOT, "pybpf-prof")
 WORKLOADS = ["callheavy.py", "realistic.py"]
+# The hook's own cost, measured alone on a longer run (3.11+, evalframe section).
+HOOK_WORKLOAD, HOOK_MODES = "hookcost.py", ["untraced", "cProfile", "hook-only"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 PYENV_VERSIONS = ["3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
 SID_VERSIONS = "3.13 3.14 3.15"
@@ -241,8 +245,9 @@ def report(row, modes):
               (m, med[m], fmt(ratio(med[m], base), "%.2f"),
                fmt(ns_per_call(med[m], base, row["calls"]), "%+8.0f", "       -"),
                "" if row["ok"][m] == ROUNDS else "  (%d/%d rounds ran)" % (row["ok"][m], ROUNDS)))
-    print("  pybpf-prof / cProfile:     %sx" % fmt(row["pb/cp"], "%.2f"))
-    print("  pybpf-prof / floor (time): %sx   (target <= 1.15x)" % fmt(row["pb/fl"], "%.2f"))
+    if "pybpf-prof" in modes:
+        print("  pybpf-prof / cProfile:     %sx" % fmt(row["pb/cp"], "%.2f"))
+        print("  pybpf-prof / floor (time): %sx   (target <= 1.15x)" % fmt(row["pb/fl"], "%.2f"))
     if row["ns_fl"] and row["ns_fl"] > 0 and row["ns_pb"] is not None:
         print("  added cost / floor's:      %.2fx" % (row["ns_pb"] / row["ns_fl"]))
     if "hook-only" in modes:
@@ -316,7 +321,7 @@ def main():
             modes.append("floor")
             plan.append((section, interp, modes))
     work = [w for w in WORKLOADS if wanted(spec, workload=w)]
-    if not plan or not work:
+    if not plan or not (work or wanted(spec, workload=HOOK_WORKLOAD)):
         sys.exit("bench: nothing to run (BENCH_ONLY=%r; run tests/provision.sh?)"
                  % os.environ.get("BENCH_ONLY", ""))
     print("bench: %s, %d rounds: %s\n" % (PROF, ROUNDS, "; ".join(
@@ -327,16 +332,19 @@ def main():
         scratch_root = interp.chroot or "/"
         scratch = tempfile.mkdtemp(prefix="pybpf-bench-", dir=os.path.join(scratch_root, "tmp"))
         inside = "/tmp/" + os.path.basename(scratch) if interp.chroot else scratch
+        jobs = [(w, modes) for w in work]
+        if "hook-only" in modes and wanted(spec, workload=HOOK_WORKLOAD):
+            jobs.append((HOOK_WORKLOAD, HOOK_MODES))
         try:
-            for w in work:
+            for w, wmodes in jobs:
                 shutil.copy(os.path.join(ROOT, "tests", "bench", w), scratch)
-                med, ok, calls = run_workload(section, interp, modes, os.path.join(inside, w),
+                med, ok, calls = run_workload(section, interp, wmodes, os.path.join(inside, w),
                                               inside, scratch)
                 if med["untraced"] is None:
                     continue
                 row = row_of(section, interp, w, med, calls)
                 row["ok"] = ok
-                report(row, modes)
+                report(row, wmodes)
                 rows.append(row)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
