@@ -101,15 +101,10 @@ static __always_inline int frame_function(const struct pybpf_target *t, __u64 fr
 		 (__u8)block_u64(fblk, &t->frame_span, t->off.frame_owner) ==
 			 FRAME_OWNED_BY_THREAD);
 	slot = seen_slot_of(key->name_tag, key->file_tag, key->firstlineno);
-	if (slot && slot->valid && slot->name_tag == key->name_tag &&
-	    slot->file_tag == key->file_tag && slot->line == key->firstlineno)
+	if (slot && seen_slot_holds(slot, key->name_tag, key->file_tag, key->firstlineno))
 		return 0;
-	if (name_function(t, key) && slot) {
-		slot->name_tag = key->name_tag;
-		slot->file_tag = key->file_tag;
-		slot->line = key->firstlineno;
-		slot->valid = 1;
-	}
+	if (name_function(t, key) && slot)
+		seen_slot_set(slot, key->name_tag, key->file_tag, key->firstlineno);
 	return 0;
 }
 
@@ -182,16 +177,6 @@ static __always_inline bool top_is_noret(const struct pybpf_stack *st)
 	return depth && (st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].flags & PYBPF_FRAME_NORET);
 }
 
-/* The frame running in tstate: the caller of a frame about to be evaluated. */
-static __always_inline __u64 running_frame(const struct pybpf_target *t, __u64 tstate)
-{
-	__u64 frame = read_ptr(tstate + t->off.tstate_frame);
-
-	if (frame && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
-		frame = read_ptr(frame + t->off.cframe_current_frame);
-	return frame;
-}
-
 static __always_inline int on_eval_entry(struct pt_regs *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32, extra = 0;
@@ -205,7 +190,8 @@ static __always_inline int on_eval_entry(struct pt_regs *ctx)
 	tstate = PT_REGS_PARM1(ctx);
 	frame = PT_REGS_PARM2(ctx);
 	if (top_is_noret(st)) {
-		__u64 caller = running_frame(&st->target, tstate);
+		/* The frame running in tstate is the new frame's caller. */
+		__u64 caller = tstate_frame(&st->target, tstate);
 
 		/* A full stack may be missing the caller: then nothing above it has ended. */
 		if (st->depth < PYBPF_MAX_DEPTH || noret_on_stack(st, caller))

@@ -100,25 +100,33 @@ static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct
 	return 0;
 }
 
+/* The frame a thread state's frame field leads to: the field itself, or
+ * (3.11/3.12) the current frame of the _PyCFrame it points to. */
+static __always_inline __u64 frame_from_field(const struct pybpf_target *t, __u64 field)
+{
+	if (field && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
+		return read_ptr(field + t->off.cframe_current_frame);
+	return field;
+}
+
+/* The frame running in thread state ts. */
+static __always_inline __u64 tstate_frame(const struct pybpf_target *t, __u64 ts)
+{
+	return frame_from_field(t, read_ptr(ts + t->off.tstate_frame));
+}
+
 static __always_inline __u64 current_frame(const struct pybpf_target *t, struct pybpf_stack *st)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = task->thread.fsbase, ts = st->tstate, frame;
+	__u64 fsbase = task->thread.fsbase, ts = st->tstate;
 	__u8 *blk;
 
 	/* Fast path: the cached tstate, checked and read in one copy. */
 	blk = ts ? read_block(BLOCK_TSTATE, ts, &t->tstate_span) : NULL;
-	if (blk && block_u64(blk, &t->tstate_span, t->off.tstate_thread_id) == fsbase) {
-		frame = block_u64(blk, &t->tstate_span, t->off.tstate_frame);
-	} else {
-		ts = current_tstate(t, st);
-		if (!ts)
-			return 0;
-		frame = read_ptr(ts + t->off.tstate_frame);
-	}
-	if (frame && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
-		frame = read_ptr(frame + t->off.cframe_current_frame);
-	return frame;
+	if (blk && block_u64(blk, &t->tstate_span, t->off.tstate_thread_id) == fsbase)
+		return frame_from_field(t, block_u64(blk, &t->tstate_span, t->off.tstate_frame));
+	ts = current_tstate(t, st);
+	return ts ? tstate_frame(t, ts) : 0;
 }
 
 #endif

@@ -124,6 +124,22 @@ static __always_inline struct seen_slot *seen_slot_of(__u64 name_tag, __u64 file
 	return seen ? &seen->slot[(h >> 4) & (PYBPF_NAMES_SEEN - 1)] : NULL;
 }
 
+static __always_inline bool seen_slot_holds(const struct seen_slot *slot, __u64 name_tag,
+					    __u64 file_tag, __s32 line)
+{
+	return slot->valid && slot->name_tag == name_tag && slot->file_tag == file_tag &&
+	       slot->line == line;
+}
+
+static __always_inline void seen_slot_set(struct seen_slot *slot, __u64 name_tag, __u64 file_tag,
+					  __s32 line)
+{
+	slot->name_tag = name_tag;
+	slot->file_tag = file_tag;
+	slot->line = line;
+	slot->valid = 1;
+}
+
 static __always_inline void count_losses(__u32 what, __u64 how_many)
 {
 	__u64 *n = bpf_map_lookup_elem(&losses, &what);
@@ -289,28 +305,7 @@ static __always_inline bool same_function(const struct pybpf_func_key *a,
 }
 
 /* Recursion flags of a new call: is the function, or the same caller->callee
- * pair, already active below it on this thread? */
-static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth,
-					     const struct pybpf_func_key *key)
-{
-	__u32 flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER;
-	const struct pybpf_func_key *caller = NULL, *below = NULL;
-
-	if (depth > 0)
-		caller = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
-	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++) {
-		if (i >= depth)
-			break;
-		if (same_function(&st->frames[i].key, key)) {
-			flags &= ~PYBPF_FRAME_OUTER;
-			if (below && caller && same_function(below, caller))
-				flags &= ~PYBPF_FRAME_PAIR_OUTER;
-		}
-		below = &st->frames[i].key;
-	}
-	return flags;
-}
-
+ * pair, already active below it on this thread? One step per stack entry. */
 struct recursion_ctx {
 	const struct pybpf_stack *st;
 	const struct pybpf_func_key *key, *caller, *below;
@@ -334,16 +329,37 @@ static long recursion_step(__u32 i, void *data)
 	return 0;
 }
 
-/* recursion_flags for the rare paths, where an inline loop would make the
- * verifier's work explode: the callback is verified once. */
-static __always_inline __u32 recursion_flags_loop(const struct pybpf_stack *st, __u32 depth,
-						  const struct pybpf_func_key *key)
+static __always_inline struct recursion_ctx recursion_start(const struct pybpf_stack *st,
+							    __u32 depth,
+							    const struct pybpf_func_key *key)
 {
 	struct recursion_ctx c = { .st = st, .key = key, .depth = depth,
 				   .flags = PYBPF_FRAME_OUTER | PYBPF_FRAME_PAIR_OUTER };
 
 	if (depth > 0)
 		c.caller = &st->frames[(depth - 1) & (PYBPF_MAX_DEPTH - 1)].key;
+	return c;
+}
+
+/* The hot path's version: an inline loop. */
+static __always_inline __u32 recursion_flags(const struct pybpf_stack *st, __u32 depth,
+					     const struct pybpf_func_key *key)
+{
+	struct recursion_ctx c = recursion_start(st, depth, key);
+
+	for (__u32 i = 0; i < PYBPF_MAX_DEPTH; i++)
+		if (recursion_step(i, &c))
+			break;
+	return c.flags;
+}
+
+/* The rare paths' version, where an inline loop would make the verifier's
+ * work explode: bpf_loop's callback is verified once. */
+static __always_inline __u32 recursion_flags_loop(const struct pybpf_stack *st, __u32 depth,
+						  const struct pybpf_func_key *key)
+{
+	struct recursion_ctx c = recursion_start(st, depth, key);
+
 	bpf_loop(PYBPF_MAX_DEPTH, recursion_step, &c, 0);
 	return c.flags;
 }

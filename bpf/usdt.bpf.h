@@ -46,10 +46,7 @@ static __always_inline int learn_function(const struct pybpf_target *t, __u64 fr
 	key.firstlineno = (__s32)block_u64(cblk, &t->code_span, t->off.code_firstlineno);
 	slot->flags = (__u32)block_u64(cblk, &t->code_span, t->off.code_flags);
 	slot->firstlineno = key.firstlineno;
-	slot->name_tag = a->name_tag;
-	slot->file_tag = a->file_tag;
-	slot->line = a->line;
-	slot->valid = 1;
+	seen_slot_set(slot, a->name_tag, a->file_tag, a->line);
 	if (bpf_map_lookup_elem(&names, &key))
 		return 0;
 	n = bpf_map_lookup_elem(&names_scratch, &zero);
@@ -68,12 +65,6 @@ static __always_inline int learn_function(const struct pybpf_target *t, __u64 fr
 	if (err && err != -EEXIST)
 		slot->valid = 0;
 	return 0;
-}
-
-static __always_inline bool slot_matches(const struct seen_slot *slot, const struct probe_args *a)
-{
-	return slot->valid && slot->name_tag == a->name_tag && slot->file_tag == a->file_tag &&
-	       slot->line == a->line;
 }
 
 /* 3.15 also fires the entry probe when a generator is created: its frame is
@@ -107,7 +98,7 @@ static __always_inline int identify(struct pt_regs *ctx, struct pybpf_stack *st,
 	if (!slot)
 		return -1;
 	*frame = 0;
-	if (!slot_matches(slot, &a)) {
+	if (!seen_slot_holds(slot, a.name_tag, a.file_tag, a.line)) {
 		*frame = current_frame(t, st);
 		if (learn_function(t, *frame, pid, &a, slot))
 			return -1;
