@@ -20,6 +20,15 @@ uint64_t latency_slot_hi(unsigned int k)
 	return k >= LAST_SLOT ? UINT64_MAX : 1ull << (k + 1);
 }
 
+unsigned int latency_slot_of(uint64_t ns)
+{
+	unsigned int k = 0;
+
+	while (k < LAST_SLOT && ns >> (k + 1))
+		k++;
+	return k;
+}
+
 uint64_t latency_count(const uint64_t slots[PYBPF_HIST_SLOTS])
 {
 	uint64_t n = 0;

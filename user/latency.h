@@ -17,6 +17,8 @@
  * the last slot, which has no upper bound. */
 uint64_t latency_slot_lo(unsigned int k);
 uint64_t latency_slot_hi(unsigned int k);
+/* The slot of a duration of ns, as the BPF side files it. */
+unsigned int latency_slot_of(uint64_t ns);
 
 /* Calls counted in a histogram. */
 uint64_t latency_count(const uint64_t slots[PYBPF_HIST_SLOTS]);

@@ -37,6 +37,7 @@ struct session {
 	enum pybpf_backend backend; /* resolved: usdt or evalframe */
 	struct evalhook hook;       /* evalframe on 3.11+ */
 	struct launch *launch;      /* launch mode: the child, held under ptrace */
+	char known_gap[256];        /* calls the backend cannot see here, or "" */
 	struct timespec started;
 };
 
@@ -163,7 +164,7 @@ static int attach_probes(struct session *s, struct pybpf_err *err)
 }
 
 /* Calls the evalframe backend cannot see in t, worded for the report. */
-static void known_gap(const struct session *s, char *out, size_t n)
+static void find_known_gap(const struct session *s, char *out, size_t n)
 {
 	const struct python_target *t = &s->t;
 
@@ -179,8 +180,6 @@ static void known_gap(const struct session *s, char *out, size_t n)
 /* Probes first, then the hook: every call the hook diverts is seen. */
 static int start_tracing(struct session *s, struct pybpf_err *err)
 {
-	char why[256];
-
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
 	s->tr = tracer__open(s->o->latency, err);
@@ -191,9 +190,9 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 		s->t.pid, s->t.version, s->t.binary, backend_name(s->backend),
 		s->o->hook_only ? ", hook only" : "",
 		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
-	known_gap(s, why, sizeof(why));
-	if (why[0])
-		pybpf_warn("known gap: %s", why);
+	find_known_gap(s, s->known_gap, sizeof(s->known_gap));
+	if (s->known_gap[0])
+		pybpf_warn("known gap: %s", s->known_gap);
 	return 0;
 }
 
@@ -300,7 +299,7 @@ static int finish(struct session *s)
 	snprintf(p.binary, sizeof(p.binary), "%s", s->t.binary);
 	snprintf(p.backend, sizeof(p.backend), "%s", backend_name(s->backend));
 	snprintf(p.build, sizeof(p.build), "%s", s->t.shared ? "shared" : "static");
-	known_gap(s, p.known_gap, sizeof(p.known_gap));
+	snprintf(p.known_gap, sizeof(p.known_gap), "%s", s->known_gap);
 	p.wall_seconds = seconds_since(&s->started, &now);
 	if (tracer__drain(s->tr, s->t.pid, &p, &err)) {
 		pybpf_warn("%s; printing what was read", err.msg);

@@ -15,11 +15,10 @@
 
 bool map_entry__parse(const char *line, struct map_entry *out)
 {
-	char perms[8];
 	int path_at = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &out->start, &out->end, perms,
+	if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &out->start, &out->end, out->perms,
 		   &out->offset, &out->dev_major, &out->dev_minor, &out->inode, &path_at) < 7)
 		return false;
 	if (!path_at || line[path_at] != '/' || !out->inode)
@@ -347,8 +346,8 @@ bool python_target__is_python_exe(pid_t pid)
  * holds _PyRuntime) last: until then its address range shows other bytes. */
 static bool maps_writable(pid_t pid, uint64_t inode)
 {
-	char path[64], line[PATH_MAX + 128], perms[8];
-	unsigned long long ino;
+	char path[64], line[PATH_MAX + 128];
+	struct map_entry m;
 	bool found = false;
 	FILE *f;
 
@@ -356,10 +355,8 @@ static bool maps_writable(pid_t pid, uint64_t inode)
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*x-%*x %7s %*x %*x:%*x %llu", perms, &ino) == 2)
-			found = ino == inode && perms[1] == 'w';
-	}
+	while (!found && fgets(line, sizeof(line), f))
+		found = map_entry__parse(line, &m) && m.inode == inode && m.perms[1] == 'w';
 	fclose(f);
 	return found;
 }
@@ -432,15 +429,17 @@ bool python_target__wants_perf_trampoline(pid_t pid)
 {
 	static char buf[65536];
 	ssize_t n = read_proc_list(pid, "cmdline", buf, sizeof(buf));
+	const char *end = buf + (n > 0 ? n : 0);
 
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
-		const char *next = i + (ssize_t)strlen(buf + i) + 1 < n ? buf + i + strlen(buf + i) + 1 : "";
-		if (perf_option(buf + i, next))
+	for (const char *arg = buf; arg < end; arg += strlen(arg) + 1) {
+		const char *next = arg + strlen(arg) + 1;
+		if (perf_option(arg, next < end ? next : ""))
 			return true;
 	}
 	n = read_proc_list(pid, "environ", buf, sizeof(buf));
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
-		if (perf_variable(buf + i))
+	end = buf + (n > 0 ? n : 0);
+	for (const char *var = buf; var < end; var += strlen(var) + 1)
+		if (perf_variable(var))
 			return true;
 	return false;
 }

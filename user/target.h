@@ -31,6 +31,7 @@ struct python_target {
 struct map_entry {
 	uint64_t start, end, offset, inode;
 	unsigned int dev_major, dev_minor;
+	char perms[8]; /* "r-xp" */
 	char path[PATH_MAX];
 };
 

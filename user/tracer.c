@@ -13,6 +13,7 @@
 
 #include "aggregate.h"
 #include "elffile.h"
+#include "latency.h"
 #include "offsets.h"
 #include "pybpf.skel.h"
 #include "strutil.h"
@@ -185,23 +186,20 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t,
  * ones), which the kernel cannot emulate and single-steps out of line, an
  * order of magnitude slower per hit. The stack is untouched there, so the
  * arguments and the return address are where a probe at entry sees them. */
-static size_t probe_offset(const struct python_target *t, const char *func)
+static size_t probe_offset(struct elf_file *ef, const char *func)
 {
 	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	struct elf_file *ef = elf_file__open(t->open_path);
 	uint8_t code[4] = { 0 };
 	uint64_t addr;
-	size_t off = 0;
 
 	if (ef && !elf_file__symbol(ef, func, &addr, NULL) &&
 	    !elf_file__read_vaddr(ef, addr, code, sizeof(code)) && !memcmp(code, endbr64, 4))
-		off = sizeof(endbr64);
-	elf_file__close(ef);
-	return off;
+		return sizeof(endbr64);
+	return 0;
 }
 
 static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
-		       const char *func, bool retprobe, struct pybpf_err *err)
+		       const char *func, size_t offset, bool retprobe, struct pybpf_err *err)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
 	struct bpf_link *link;
@@ -210,8 +208,7 @@ static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct
 		err_set(err, "cannot attach to PID %d: too many probes", t->pid);
 		return -1;
 	}
-	link = bpf_program__attach_uprobe_opts(prog, t->pid, t->open_path,
-					       probe_offset(t, func), &opts);
+	link = bpf_program__attach_uprobe_opts(prog, t->pid, t->open_path, offset, &opts);
 	if (!link) {
 		int e = errno;
 		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
@@ -228,7 +225,14 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 {
 	struct bpf_program *entry = tr->skel->progs.py_eval_entry;
 	struct bpf_program *ret = tr->skel->progs.py_eval_return;
+	/* 3.13's specialized class call runs __init__ past the hook: count it
+	 * where its frame is popped. */
+	bool init_pop = t->major == 3 && t->minor == 13 && !floor_only;
+	struct elf_file *ef = elf_file__open(t->open_path);
+	size_t eval_at = probe_offset(ef, EVAL_FRAME_FUNC);
+	size_t pop_at = init_pop ? probe_offset(ef, FRAME_POP_FUNC) : 0;
 
+	elf_file__close(ef);
 	if (floor_only) {
 		entry = tr->skel->progs.py_eval_floor_entry;
 		ret = tr->skel->progs.py_eval_floor_return;
@@ -237,13 +241,11 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 		return -1;
 	/* Returns first: an evaluation entered in between is an unpaired return
 	 * (counted), while an entry without its return would stay open. */
-	if (attach_eval(tr, ret, t, EVAL_FRAME_FUNC, true, err) ||
-	    attach_eval(tr, entry, t, EVAL_FRAME_FUNC, false, err))
+	if (attach_eval(tr, ret, t, EVAL_FRAME_FUNC, eval_at, true, err) ||
+	    attach_eval(tr, entry, t, EVAL_FRAME_FUNC, eval_at, false, err))
 		return -1;
-	/* 3.13's specialized class call runs __init__ past the hook: count it
-	 * where its frame is popped. */
-	if (t->major == 3 && t->minor == 13 && !floor_only &&
-	    attach_eval(tr, tr->skel->progs.py_init_pop, t, FRAME_POP_FUNC, false, err))
+	if (init_pop && attach_eval(tr, tr->skel->progs.py_init_pop, t, FRAME_POP_FUNC, pop_at,
+				    false, err))
 		return -1;
 	return 0;
 }
@@ -285,14 +287,11 @@ static void map_add(struct tracer *tr, struct bpf_map *map, const void *key, siz
 static void hist_add(struct tracer *tr, const struct pybpf_func_key *key, unsigned long long ns)
 {
 	struct pybpf_hist h = { { 0 } };
-	unsigned int slot = 0;
 
 	if (!tr->latency)
 		return;
-	while (slot + 1 < PYBPF_HIST_SLOTS && ns >> (slot + 1))
-		slot++;
 	bpf_map__lookup_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), 0);
-	h.slot[slot]++;
+	h.slot[latency_slot_of(ns)]++;
 	bpf_map__update_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), BPF_ANY);
 }
 

@@ -306,6 +306,19 @@ static void test_print_hist_empty(void **state)
 	free(out);
 }
 
+/* Every duration lands in the slot whose bounds hold it (what BPF's log2 does). */
+static void test_slot_of(void **state)
+{
+	(void)state;
+	assert_int_equal(latency_slot_of(0), 0);
+	assert_int_equal(latency_slot_of(1), 0);
+	for (unsigned int k = 1; k < PYBPF_HIST_SLOTS; k++) {
+		assert_int_equal(latency_slot_of(latency_slot_lo(k)), k);
+		assert_int_equal(latency_slot_of(latency_slot_lo(k) - 1), k - 1);
+	}
+	assert_int_equal(latency_slot_of(UINT64_MAX), PYBPF_HIST_SLOTS - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_print_hist),
 		cmocka_unit_test(test_print_hist_scale),
 		cmocka_unit_test(test_print_hist_empty),
+		cmocka_unit_test(test_slot_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
