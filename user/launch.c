@@ -59,13 +59,30 @@ static bool run_to_exec(pid_t pid, int *status)
 	}
 }
 
+/* Runs the held child to its next system-call stop, handing it the signal
+ * it was stopped for last time; keeps a signal it is stopped for now. */
+static int step_syscall(struct launch *l)
+{
+	int status, sig = l->pending_sig;
+
+	l->pending_sig = 0;
+	if (ptrace(PTRACE_SYSCALL, l->pid, NULL, (void *)(long)sig))
+		return -errno;
+	if (!wait_stop(l->pid, &status))
+		return -ESRCH;
+	/* System-call stops report SIGTRAP; anything else is a signal for it. */
+	if (WSTOPSIG(status) != SIGTRAP)
+		l->pending_sig = WSTOPSIG(status);
+	return 0;
+}
+
 /* A shared-libpython interpreter: step system calls until ld.so maps it. */
-static bool run_to_libpython(pid_t pid, int *status)
+static bool run_to_libpython(struct launch *l)
 {
 	for (int i = 0; i < MAX_SYSCALL_STOPS; i++) {
-		if (!python_target__awaits_libpython(pid))
+		if (!python_target__awaits_libpython(l->pid))
 			return true;
-		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) || !wait_stop(pid, status))
+		if (step_syscall(l))
 			return false;
 	}
 	return false;
@@ -116,23 +133,19 @@ int launch_start(char **cmd, struct launch *l, struct pybpf_err *err)
 		if (!run_to_exec(pid, &status))
 			return gone(pid, cmd, err);
 	}
-	if (!run_to_libpython(pid, &status))
+	if (!run_to_libpython(l))
 		return gone(pid, cmd, err);
 	return 0;
 }
 
 int launch_step(struct launch *l)
 {
-	int status;
-
-	if (ptrace(PTRACE_SYSCALL, l->pid, NULL, NULL))
-		return -errno;
-	return wait_stop(l->pid, &status) ? 0 : -ESRCH;
+	return step_syscall(l);
 }
 
 int launch_resume(struct launch *l)
 {
-	return ptrace(PTRACE_DETACH, l->pid, NULL, NULL) ? -errno : 0;
+	return ptrace(PTRACE_DETACH, l->pid, NULL, (void *)(long)l->pending_sig) ? -errno : 0;
 }
 
 int launch_exit_code(int status)

@@ -10,6 +10,7 @@
 
 struct launch {
 	pid_t pid;
+	int pending_sig; /* a signal the child got while held, handed on when it runs */
 };
 
 /* 0 with the child stopped, or -1 with err set: a child that ended before
@@ -17,7 +18,7 @@ struct launch {
  * exits (PTRACE_O_EXITKILL). */
 int launch_start(char **cmd, struct launch *l, struct pybpf_err *err);
 /* Runs the held child on to its next system-call stop. 0, or -errno (-ESRCH
- * once it has ended). Signals it receives meanwhile are not passed on. */
+ * once it has ended). A signal it receives meanwhile is handed on to it. */
 int launch_step(struct launch *l);
 /* Lets the child run on, no longer traced by ptrace. 0 or -errno. */
 int launch_resume(struct launch *l);
