@@ -38,8 +38,21 @@ struct pybpf_offsets {
 	__u32 unicode_length;        /* PyASCIIObject.length, in code points */
 	__u32 unicode_ascii_data;    /* sizeof(PyASCIIObject): compact ASCII characters */
 	__u32 unicode_compact_data;  /* sizeof(PyCompactUnicodeObject): compact non-ASCII characters */
+	__u32 frame_instr;           /* f_lasti (int, <=3.10) / prev_instr (3.11/3.12) / instr_ptr */
+	__u32 code_adaptive;         /* co_code_adaptive (3.11+: inline bytecode), else PYBPF_NO_OFFSET */
+	__u32 code_linetable;        /* co_lnotab (3.9) / co_linetable (bytes*) */
+	__u32 tstate_native_tid;     /* native_thread_id (3.11+), else PYBPF_NO_OFFSET */
+	__u32 lasti_kind;            /* enum pybpf_lasti_kind */
 	__u32 pad;
 	__u64 code_ptr_mask;         /* ~3 where f_executable is a tagged _PyStackRef (3.14+) */
+};
+
+/* What frame_instr holds, turned into an instruction index (2-byte code
+ * units) by the sampler. */
+enum pybpf_lasti_kind {
+	PYBPF_LASTI_BYTES = 0, /* 3.9: int f_lasti, a byte offset (-1 before the start) */
+	PYBPF_LASTI_UNITS = 1, /* 3.10: int f_lasti, an index in code units */
+	PYBPF_LASTI_PTR = 2,   /* 3.11+: pointer into the code's inline bytecode */
 };
 
 /* How a target's probes behave, set per process by the loader. */
@@ -170,6 +183,72 @@ enum pybpf_loss {
 	 * bypasses the eval-frame hook: counted when their frame is popped, untimed. */
 	PYBPF_LOSS_UNTIMED_INIT,
 	PYBPF_LOSS_NR,
+};
+
+/* ---- Sampling (bpf/sampler.bpf.c): stacks of (code object, instruction)
+ * counted in kernel maps; user space resolves them at the end. ---- */
+#define PYBPF_SAMPLE_DEPTH 128       /* frames kept per stack; deeper ones are dropped */
+#define PYBPF_MAX_STACKS 16384       /* distinct stacks */
+#define PYBPF_MAX_SAMPLE_KEYS 32768  /* distinct (process, thread, kind, stack) */
+#define PYBPF_MAX_HZ 10000
+#define PYBPF_DEFAULT_HZ 99
+/* 3.13+: the _Py_InitCleanup shim frame carries CO_NO_MONITORING_EVENTS. */
+#define PYBPF_CO_NO_MONITORING_EVENTS 0x2000000
+
+enum pybpf_sample_kind {
+	PYBPF_SAMPLE_CPU = 0,    /* a perf-event tick on a CPU the thread ran on */
+	PYBPF_SAMPLE_OFFCPU = 1, /* a wall-clock tick that found the thread off the CPU */
+	PYBPF_SAMPLE_KINDS = 2,
+};
+
+/* One Python frame of a sampled stack: the code object and the index (in
+ * 2-byte code units) of the instruction it was running; firstlineno tells a
+ * code object apart from a later one at the same address. */
+struct pybpf_sample_frame {
+	__u64 code;
+	__s32 lasti;
+	__s32 firstlineno;
+};
+
+enum pybpf_stack_flags {
+	PYBPF_STACK_TRUNCATED = 1, /* frames beyond PYBPF_SAMPLE_DEPTH (towards the root) dropped */
+};
+
+/* A stack, leaf first: frames[0] is the frame that was running. */
+struct pybpf_sample_stack {
+	__u32 depth;
+	__u32 flags; /* enum pybpf_stack_flags */
+	struct pybpf_sample_frame frames[PYBPF_SAMPLE_DEPTH];
+};
+
+struct pybpf_sample_key {
+	__u64 stack_id; /* key of the stack in the stacks map (a hash of its frames) */
+	__u32 pid;      /* host PID and TID */
+	__u32 tid;
+	__u32 kind;     /* enum pybpf_sample_kind */
+	__u32 pad;
+};
+
+struct pybpf_sample_count {
+	__u64 samples;
+	__u64 ns; /* time the samples stand for */
+};
+
+/* Per-process facts the sampler walks with. */
+struct pybpf_sample_target {
+	__u64 runtime_addr;
+	struct pybpf_offsets off;
+	struct pybpf_span frame_span; /* frame_code, frame_previous, frame_instr, frame_owner */
+	struct pybpf_span code_span;  /* code_flags, code_firstlineno */
+};
+
+/* Why a sample was not counted: one slot each in a per-CPU array. */
+enum pybpf_sample_loss {
+	PYBPF_SLOSS_NO_TSTATE,   /* the thread has no Python thread state (a native thread) */
+	PYBPF_SLOSS_READ,        /* target memory could not be read */
+	PYBPF_SLOSS_STACKS_FULL, /* the stacks map was full */
+	PYBPF_SLOSS_COUNTS_FULL, /* the counts map was full */
+	PYBPF_SLOSS_NR,
 };
 
 #endif

@@ -24,43 +24,50 @@ static const struct pybpf_offsets table[] = {
 		.frame_code = 0x20, .frame_owner = NONE, .frame_previous = 0x18, .code_flags = 0x24,
 		.code_firstlineno = 0x28, .code_filename = 0x68, .code_name = 0x70,
 		.unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x30,
-		 .unicode_compact_data = 0x48, .code_ptr_mask = ALL_BITS },
+		 .unicode_compact_data = 0x48, .frame_instr = 0x68, .code_adaptive = NONE, .code_linetable = 0x78,
+		.tstate_native_tid = NONE, .lasti_kind = PYBPF_LASTI_BYTES, .code_ptr_mask = ALL_BITS },
 	[10] = { .runtime_interp_main = 0x28, .interp_threads_head = 0x8, .tstate_next = 0x8,
 		 .tstate_thread_id = 0xb0, .tstate_frame = 0x18, .cframe_current_frame = NONE,
 		 .frame_code = 0x20, .frame_owner = NONE, .frame_previous = 0x18, .code_flags = 0x24,
 		 .code_firstlineno = 0x28, .code_filename = 0x68, .code_name = 0x70,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x30,
-		 .unicode_compact_data = 0x48, .code_ptr_mask = ALL_BITS },
+		 .unicode_compact_data = 0x48, .frame_instr = 0x60, .code_adaptive = NONE, .code_linetable = 0x78,
+		 .tstate_native_tid = NONE, .lasti_kind = PYBPF_LASTI_UNITS, .code_ptr_mask = ALL_BITS },
 	[11] = { .runtime_interp_main = 0x30, .interp_threads_head = 0x10, .tstate_next = 0x8,
 		 .tstate_thread_id = 0x98, .tstate_frame = 0x38, .cframe_current_frame = 0x8,
 		 .frame_code = 0x20, .frame_owner = 0x45, .frame_previous = 0x30, .code_flags = 0x30,
 		 .code_firstlineno = 0x48, .code_filename = 0x70, .code_name = 0x78,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x30,
-		 .unicode_compact_data = 0x48, .code_ptr_mask = ALL_BITS },
+		 .unicode_compact_data = 0x48, .frame_instr = 0x38, .code_adaptive = 0xb8, .code_linetable = 0x88,
+		 .tstate_native_tid = 0xa0, .lasti_kind = PYBPF_LASTI_PTR, .code_ptr_mask = ALL_BITS },
 	[12] = { .runtime_interp_main = 0x30, .interp_threads_head = 0x48, .tstate_next = 0x8,
 		 .tstate_thread_id = 0x88, .tstate_frame = 0x38, .cframe_current_frame = 0x0,
 		 .frame_code = 0x0, .frame_owner = 0x46, .frame_previous = 0x8, .code_flags = 0x30,
 		 .code_firstlineno = 0x44, .code_filename = 0x70, .code_name = 0x78,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x28,
-		 .unicode_compact_data = 0x38, .code_ptr_mask = ALL_BITS },
+		 .unicode_compact_data = 0x38, .frame_instr = 0x38, .code_adaptive = 0xc0, .code_linetable = 0x88,
+		 .tstate_native_tid = 0x90, .lasti_kind = PYBPF_LASTI_PTR, .code_ptr_mask = ALL_BITS },
 	[13] = { .runtime_interp_main = 0x280, .interp_threads_head = 0x1cb0, .tstate_next = 0x8,
 		 .tstate_thread_id = 0x98, .tstate_frame = 0x48, .cframe_current_frame = NONE,
 		 .frame_code = 0x0, .frame_owner = 0x46, .frame_previous = 0x8, .code_flags = 0x30,
 		 .code_firstlineno = 0x44, .code_filename = 0x70, .code_name = 0x78,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x28,
-		 .unicode_compact_data = 0x38, .code_ptr_mask = ALL_BITS },
+		 .unicode_compact_data = 0x38, .frame_instr = 0x38, .code_adaptive = 0xc8, .code_linetable = 0x88,
+		 .tstate_native_tid = 0xa0, .lasti_kind = PYBPF_LASTI_PTR, .code_ptr_mask = ALL_BITS },
 	[14] = { .runtime_interp_main = 0x330, .interp_threads_head = 0x1cb0, .tstate_next = 0x8,
 		 .tstate_thread_id = 0x98, .tstate_frame = 0x48, .cframe_current_frame = NONE,
 		 .frame_code = 0x0, .frame_owner = 0x4a, .frame_previous = 0x8, .code_flags = 0x30,
 		 .code_firstlineno = 0x44, .code_filename = 0x70, .code_name = 0x78,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x28,
-		 .unicode_compact_data = 0x38, .code_ptr_mask = UNTAG },
+		 .unicode_compact_data = 0x38, .frame_instr = 0x38, .code_adaptive = 0xd0, .code_linetable = 0x88,
+		 .tstate_native_tid = 0xa0, .lasti_kind = PYBPF_LASTI_PTR, .code_ptr_mask = UNTAG },
 	[15] = { .runtime_interp_main = 0x3b0, .interp_threads_head = 0x1ca8, .tstate_next = 0x8,
 		 .tstate_thread_id = 0xb0, .tstate_frame = 0x48, .cframe_current_frame = NONE,
 		 .frame_code = 0x0, .frame_owner = 0x4a, .frame_previous = 0x8, .code_flags = 0x30,
 		 .code_firstlineno = 0x44, .code_filename = 0x70, .code_name = 0x78,
 		 .unicode_state = 0x20, .unicode_length = 0x10, .unicode_ascii_data = 0x28,
-		 .unicode_compact_data = 0x38, .code_ptr_mask = UNTAG },
+		 .unicode_compact_data = 0x38, .frame_instr = 0x38, .code_adaptive = 0xd0, .code_linetable = 0x88,
+		 .tstate_native_tid = 0xb8, .lasti_kind = PYBPF_LASTI_PTR, .code_ptr_mask = UNTAG },
 };
 
 const struct pybpf_offsets *offsets_for(int major, int minor)
@@ -111,6 +118,10 @@ enum debug_member {
 	M_UNICODE_LENGTH,
 	M_UNICODE_ASCII_SIZE,
 	M_UNICODE_COMPACT_SIZE,
+	M_FRAME_INSTR,
+	M_CODE_ADAPTIVE,
+	M_CODE_LINETABLE,
+	M_TSTATE_NATIVE_TID,
 	M_NR,
 };
 
@@ -144,6 +155,10 @@ static const struct {
 				   OFF(unicode_ascii_data) },
 	[M_UNICODE_COMPACT_SIZE] = { "compactunicodeobject_size", G_UNICODE, 0, 8, 0,
 				     OFF(unicode_compact_data) },
+	[M_FRAME_INSTR] = { "instr_ptr", G_FRAME, 8, 8, 0, OFF(frame_instr) },
+	[M_CODE_ADAPTIVE] = { "co_code_adaptive", G_CODE, 2, 2, 0, OFF(code_adaptive) },
+	[M_CODE_LINETABLE] = { "linetable", G_CODE, 8, 8, 0, OFF(code_linetable) },
+	[M_TSTATE_NATIVE_TID] = { "native_thread_id", G_TSTATE, 8, 8, 0, OFF(tstate_native_tid) },
 };
 
 /* Positions in the block: of each group's size member, and of each member
@@ -161,7 +176,9 @@ static const struct debug_layout {
 		      [M_TSTATE_FRAME] = 184, [M_TSTATE_THREAD_ID] = 192, [M_FRAME_PREVIOUS] = 232,
 		      [M_FRAME_EXECUTABLE] = 240, [M_FRAME_OWNER] = 264, [M_CODE_FILENAME] = 280,
 		      [M_CODE_NAME] = 288, [M_CODE_FIRSTLINENO] = 312, [M_UNICODE_STATE] = 544,
-		      [M_UNICODE_LENGTH] = 552, [M_UNICODE_ASCII_SIZE] = 560 } },
+		      [M_UNICODE_LENGTH] = 552, [M_UNICODE_ASCII_SIZE] = 560, [M_FRAME_INSTR] = 248,
+		      [M_CODE_ADAPTIVE] = 344, [M_CODE_LINETABLE] = 304,
+		      [M_TSTATE_NATIVE_TID] = 200 } },
 	/* + interpreter_state.threads_main, code_object_generation, tlbc_generation;
 	 * interpreter_frame.stackpointer, tlbc_index; code_object.co_tlbc; set_object;
 	 * gen_object, llist_node, debugger_support at the end. */
@@ -172,7 +189,9 @@ static const struct debug_layout {
 		      [M_TSTATE_FRAME] = 208, [M_TSTATE_THREAD_ID] = 216, [M_FRAME_PREVIOUS] = 256,
 		      [M_FRAME_EXECUTABLE] = 264, [M_FRAME_OWNER] = 288, [M_CODE_FILENAME] = 320,
 		      [M_CODE_NAME] = 328, [M_CODE_FIRSTLINENO] = 352, [M_UNICODE_STATE] = 624,
-		      [M_UNICODE_LENGTH] = 632, [M_UNICODE_ASCII_SIZE] = 640 } },
+		      [M_UNICODE_LENGTH] = 632, [M_UNICODE_ASCII_SIZE] = 640, [M_FRAME_INSTR] = 272,
+		      [M_CODE_ADAPTIVE] = 384, [M_CODE_LINETABLE] = 344,
+		      [M_TSTATE_NATIVE_TID] = 224 } },
 	/* + thread_state.base_frame, last_profiled_frame, last_profiled_frame_seq
 	 * after current_frame, 4 more after status; err_stackitem; type_object and
 	 * heap_type_object members; unicode_object.compactunicodeobject_size; gc. */
@@ -184,7 +203,9 @@ static const struct debug_layout {
 		      [M_FRAME_EXECUTABLE] = 328, [M_FRAME_OWNER] = 352, [M_CODE_FILENAME] = 384,
 		      [M_CODE_NAME] = 392, [M_CODE_FIRSTLINENO] = 416, [M_UNICODE_STATE] = 720,
 		      [M_UNICODE_LENGTH] = 728, [M_UNICODE_ASCII_SIZE] = 736,
-		      [M_UNICODE_COMPACT_SIZE] = 744 } },
+		      [M_UNICODE_COMPACT_SIZE] = 744, [M_FRAME_INSTR] = 336,
+		      [M_CODE_ADAPTIVE] = 448, [M_CODE_LINETABLE] = 408,
+		      [M_TSTATE_NATIVE_TID] = 248 } },
 };
 
 /* Fields the BPF programs copy from one object in one read of at most

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Profile files written from a sampled profile: one small interface, one
+ * file per format (output_folded.c, output_flamegraph.c, output_speedscope.c). */
+#ifndef PYBPF_OUTPUT_H
+#define PYBPF_OUTPUT_H
+
+#include <stdio.h>
+
+#include "sampleprof.h"
+
+struct sample_writer {
+	const char *format; /* "folded", "flamegraph", "speedscope" */
+	/* Writes the whole file to f. 0, or -errno (the caller reports it). */
+	int (*write)(FILE *f, const struct sample_profile *p);
+};
+
+extern const struct sample_writer output_folded;
+extern const struct sample_writer output_flamegraph;
+extern const struct sample_writer output_speedscope;
+
+/* Writes p to path with w: complete, or -errno with nothing left but
+ * what could be written (a partial file is removed). */
+int output_write_file(const struct sample_writer *w, const struct sample_profile *p,
+		      const char *path);
+
+#endif
