@@ -1,0 +1,59 @@
+"""A known call chain spinning on the CPU: <module> -> main() -> a() -> b()
+-> c(), where c() burns the CPU in a loop written on one line.
+
+usage: sample_chain.py [--seconds S] [--wait] [--status N]
+
+Prints "ready", then (--wait) blocks reading one line from stdin, then
+calls a() repeatedly for S seconds of wall time (default 2, or
+SAMPLE_SECONDS from the environment), or until SIGUSR1 arrives; prints
+"chain VALUE" (the same VALUE on every run) and exits with status N (0 by
+default). The lines the tests look for carry a "# LINE:" marker."""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+STOP = []
+SPINS = 20000
+
+
+def c(n):
+    acc = 0
+    for i in range(n): acc = (acc * 31 + i) % 1000003  # LINE:c-hot
+    return acc
+
+
+def b(n):
+    return c(n)  # LINE:b-calls-c
+
+
+def a(n):
+    return b(n)  # LINE:a-calls-b
+
+
+def main(seconds):
+    end = time.monotonic() + seconds
+    value = a(SPINS)
+    while not STOP and time.monotonic() < end:
+        value = a(SPINS)  # LINE:main-calls-a
+    return value
+
+
+def parse():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
+    parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--status", type=int, default=0)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = parse()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: STOP.append(signum))
+    print("ready", flush=True)
+    if args.wait and not sys.stdin.readline():
+        sys.exit("sample_chain: stdin closed before the go line")
+    print("chain", main(args.seconds))  # LINE:module-calls-main
+    sys.exit(args.status)
