@@ -21,13 +21,28 @@ struct {
 	__type(value, struct blocks);
 } blocks SEC(".maps");
 
-static __always_inline __u64 read_ptr(__u64 addr)
+/* Copies n bytes of the target at addr: from the running task, or (task
+ * non-NULL: sleepable programs only) from another task's memory. Callers pass
+ * a constant NULL where they run in the target, and the other branch is gone. */
+static __always_inline long target_copy(void *dst, __u32 n, __u64 addr, struct task_struct *task)
+{
+	if (task)
+		return bpf_copy_from_user_task(dst, n, (void *)addr, task, 0);
+	return bpf_probe_read_user(dst, n, (void *)addr);
+}
+
+static __always_inline __u64 read_ptr_in(__u64 addr, struct task_struct *task)
 {
 	__u64 v = 0;
 
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+	if (target_copy(&v, sizeof(v), addr, task))
 		return 0;
 	return v;
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	return read_ptr_in(addr, NULL);
 }
 
 static __always_inline __s32 read_s32(__u64 addr, __s32 dflt)
@@ -39,28 +54,47 @@ static __always_inline __s32 read_s32(__u64 addr, __s32 dflt)
 	return v;
 }
 
+/* Copies the span of the object at addr into dst (PYBPF_BLOCK_SIZE + 8
+ * bytes); dst, or NULL on failure. */
+static __always_inline __u8 *copy_span(__u8 *dst, __u64 addr, const struct pybpf_span *sp,
+				       struct task_struct *task)
+{
+	__u64 len = (__u64)(sp->hi - sp->lo) + 8;
+
+	/* Keep the bound where the verifier sees it, not folded away by clang. */
+	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
+	if (len > PYBPF_BLOCK_SIZE || !len)
+		return NULL;
+	if (target_copy(dst, len, addr + sp->lo, task))
+		return NULL;
+	return dst;
+}
+
 /* Copies the span of the object at addr into a per-CPU slot; NULL on failure. */
 static __always_inline __u8 *read_block(__u32 which, __u64 addr, const struct pybpf_span *sp)
 {
 	__u32 zero = 0;
-	__u64 len = (__u64)(sp->hi - sp->lo) + 8;
 	struct blocks *b = bpf_map_lookup_elem(&blocks, &zero);
 
 	if (!b || which >= BLOCK_NR)
 		return NULL;
-	/* Keep the bound where the verifier sees it, not folded away by clang. */
-	asm volatile("%[len] &= 0x1ff" : [len] "+r"(len));
-	if (len > PYBPF_BLOCK_SIZE)
-		return NULL;
-	if (bpf_probe_read_user(b->b[which], len, (void *)(addr + sp->lo)))
-		return NULL;
-	return b->b[which];
+	return copy_span(b->b[which], addr, sp, NULL);
 }
 
-/* A field of a block read by read_block. */
+/* Fields of a block read by read_block or copy_span. */
 static __always_inline __u64 block_u64(const __u8 *blk, const struct pybpf_span *sp, __u32 off)
 {
 	return *(const __u64 *)(blk + ((off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)));
+}
+
+static __always_inline __u32 block_u32(const __u8 *blk, const struct pybpf_span *sp, __u32 off)
+{
+	return *(const __u32 *)(blk + ((off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)));
+}
+
+static __always_inline __u8 block_u8(const __u8 *blk, const struct pybpf_span *sp, __u32 off)
+{
+	return blk[(off - sp->lo) & (PYBPF_BLOCK_SIZE - 1)];
 }
 
 /* The code object a frame runs, read in one copy (NULL if unreadable);
@@ -78,41 +112,62 @@ static __always_inline __u8 *read_frame_code(const struct pybpf_target *t, __u64
 
 /* The PyThreadState of the running thread: kept with its shadow stack and
  * checked against the thread's FS base (= pthread_self() = thread_id). */
-static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)
+/* The PyThreadState of the thread whose FS base is fsbase: *cache while it
+ * still matches, else found on the main interpreter's thread list (and
+ * cached). task: as for target_copy. */
+static __always_inline __u64 find_tstate(const struct pybpf_offsets *off, __u64 runtime_addr,
+					 __u64 fsbase, __u64 *cache, struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = task->thread.fsbase;
-	__u64 ts = st->tstate;
+	__u64 ts = *cache;
 
-	if (ts && read_ptr(ts + t->off.tstate_thread_id) == fsbase)
+	if (ts && read_ptr_in(ts + off->tstate_thread_id, task) == fsbase)
 		return ts;
-	ts = read_ptr(t->runtime_addr + t->off.runtime_interp_main);
+	ts = read_ptr_in(runtime_addr + off->runtime_interp_main, task);
 	if (!ts)
 		return 0;
-	ts = read_ptr(ts + t->off.interp_threads_head);
+	ts = read_ptr_in(ts + off->interp_threads_head, task);
 	for (int i = 0; i < PYBPF_MAX_THREAD_WALK && ts; i++) {
-		if (read_ptr(ts + t->off.tstate_thread_id) == fsbase) {
-			st->tstate = ts;
+		if (read_ptr_in(ts + off->tstate_thread_id, task) == fsbase) {
+			*cache = ts;
 			return ts;
 		}
-		ts = read_ptr(ts + t->off.tstate_next);
+		ts = read_ptr_in(ts + off->tstate_next, task);
 	}
 	return 0;
 }
 
+static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return find_tstate(&t->off, t->runtime_addr, task->thread.fsbase, &st->tstate, NULL);
+}
+
 /* The frame a thread state's frame field leads to: the field itself, or
  * (3.11/3.12) the current frame of the _PyCFrame it points to. */
-static __always_inline __u64 frame_from_field(const struct pybpf_target *t, __u64 field)
+static __always_inline __u64 frame_from_field_in(const struct pybpf_offsets *off, __u64 field,
+						 struct task_struct *task)
 {
-	if (field && t->off.cframe_current_frame != PYBPF_NO_OFFSET)
-		return read_ptr(field + t->off.cframe_current_frame);
+	if (field && off->cframe_current_frame != PYBPF_NO_OFFSET)
+		return read_ptr_in(field + off->cframe_current_frame, task);
 	return field;
 }
 
+static __always_inline __u64 frame_from_field(const struct pybpf_target *t, __u64 field)
+{
+	return frame_from_field_in(&t->off, field, NULL);
+}
+
 /* The frame running in thread state ts. */
+static __always_inline __u64 tstate_frame_in(const struct pybpf_offsets *off, __u64 ts,
+					     struct task_struct *task)
+{
+	return frame_from_field_in(off, read_ptr_in(ts + off->tstate_frame, task), task);
+}
+
 static __always_inline __u64 tstate_frame(const struct pybpf_target *t, __u64 ts)
 {
-	return frame_from_field(t, read_ptr(ts + t->off.tstate_frame));
+	return tstate_frame_in(&t->off, ts, NULL);
 }
 
 static __always_inline __u64 current_frame(const struct pybpf_target *t, struct pybpf_stack *st)

@@ -3,13 +3,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +19,8 @@
 #include "pybpf.h"
 #include "pstats.h"
 #include "report.h"
+#include "runloop.h"
+#include "sampling.h"
 #include "target.h"
 #include "tracer.h"
 
@@ -46,8 +45,6 @@ struct session {
 #define FIRST_MINOR_NEEDING_HOOK 11
 /* System-call stops to wait for, at most, until a launched interpreter exists. */
 #define MAX_INIT_STOPS 100000
-
-enum stop_reason { STOP_TARGET_EXIT, STOP_SIGINT, STOP_SIGTERM, STOP_DURATION, STOP_ERROR };
 
 static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 {
@@ -212,66 +209,18 @@ static void stop_tracing(struct session *s)
 		pybpf_warn("cannot restore PID %d's eval_frame: %s", s->t.pid, strerror(-e));
 }
 
-/* The signals that stop tracing: blocked and read from a signalfd meanwhile. */
-static void stop_signals(sigset_t *mask)
-{
-	sigemptyset(mask);
-	sigaddset(mask, SIGINT);
-	sigaddset(mask, SIGTERM);
-}
-
-static void unblock_stop_signals(void)
-{
-	sigset_t mask;
-
-	stop_signals(&mask);
-	sigprocmask(SIG_UNBLOCK, &mask, NULL);
-}
-
-static int open_stop_fds(const struct session *s, struct pollfd fds[3])
-{
-	sigset_t mask;
-
-	stop_signals(&mask);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	fds[0] = (struct pollfd){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .events = POLLIN };
-	fds[1] = (struct pollfd){ .fd = (int)syscall(SYS_pidfd_open, s->t.pid, 0), .events = POLLIN };
-	fds[2] = (struct pollfd){ .fd = -1, .events = POLLIN };
-	if (s->o->duration > 0) {
-		struct itimerspec its = { 0 };
-		its.it_value.tv_sec = (time_t)s->o->duration;
-		its.it_value.tv_nsec = (long)((s->o->duration - (double)its.it_value.tv_sec) * 1e9);
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1;
-		fds[2].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-		timerfd_settime(fds[2].fd, 0, &its, NULL);
-	}
-	return fds[0].fd < 0 || fds[1].fd < 0 ? -1 : 0;
-}
-
 static enum stop_reason wait_for_stop(const struct session *s)
 {
-	struct pollfd fds[3];
+	struct runloop r;
 	enum stop_reason why = STOP_ERROR;
+	uint64_t ticks;
 
-	if (open_stop_fds(s, fds)) {
+	if (runloop_open(&r, s->t.pid, s->o->duration))
 		pybpf_warn("cannot watch PID %d and signals: %s", s->t.pid, strerror(errno));
-	} else {
-		while (poll(fds, 3, -1) < 0 && errno == EINTR)
+	else
+		while ((why = runloop_wait(&r, &ticks)) == STOP_NONE)
 			;
-		if (fds[0].revents) {
-			struct signalfd_siginfo si;
-			ssize_t got = read(fds[0].fd, &si, sizeof(si));
-			why = got == sizeof(si) && si.ssi_signo == SIGTERM ? STOP_SIGTERM : STOP_SIGINT;
-		} else if (fds[1].revents) {
-			why = STOP_TARGET_EXIT;
-		} else if (fds[2].revents) {
-			why = STOP_DURATION;
-		}
-	}
-	for (int i = 0; i < 3; i++)
-		if (fds[i].fd >= 0)
-			close(fds[i].fd);
+	runloop_close(&r);
 	return why;
 }
 
@@ -377,7 +326,7 @@ static int run_launch(const struct pybpf_options *o)
 		kill(l.pid, SIGTERM);
 	ret = finish(&s);
 	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
-	unblock_stop_signals();
+	runloop_unblock_signals();
 	tracer__close(s.tr);
 	int child = wait_child(l.pid);
 	return ret ? ret : child;
@@ -403,5 +352,7 @@ int main(int argc, char **argv)
 		pybpf_warn("%s", err.msg);
 		return PYBPF_EXIT_FAIL;
 	}
+	if (o.sample)
+		return sampling_run(&o);
 	return o.cmd ? run_launch(&o) : run_attach(&o);
 }

@@ -40,6 +40,22 @@ static const char usage_text[] =
 	"      --hook-only        evalframe backend: install CPython's eval-frame hook\n"
 	"                         but attach no probes: the cost of the hook alone\n"
 	"                         (benchmarks; not with --backend usdt or --probe-floor)\n"
+	"\n"
+	"Sampling (low overhead, for production; estimates instead of exact counts):\n"
+	"      --sample           sample the Python stacks of every thread instead of\n"
+	"                         tracing each call\n"
+	"      --hz N             samples per second and thread, 1 to 10000 (default 99)\n"
+	"      --mode MODE        wall (default): on-CPU and off-CPU time, shown apart;\n"
+	"                         cpu: on-CPU only; offcpu: off-CPU only (sleep, I/O,\n"
+	"                         locks, the GIL)\n"
+	"      --lines            one row per source line instead of per function\n"
+	"      --threads          also a table and hot spots per thread\n"
+	"      --folded FILE      write collapsed stacks (flamegraph.pl, speedscope)\n"
+	"      --flamegraph FILE  write an interactive flame graph (SVG)\n"
+	"      --speedscope FILE  write a speedscope profile (JSON), one per thread\n"
+	"      (-s with --sample: tottime (default), cumtime, nsamples, cumsamples,\n"
+	"       offcpu, name, filename, line)\n"
+	"\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
@@ -47,10 +63,14 @@ static const char usage_text[] =
 	"  sudo pybpf-prof -p 1234\n"
 	"  sudo pybpf-prof -p 1234 -d 30 -s tottime --limit 20 -o app.prof\n"
 	"  sudo pybpf-prof -- python3 app.py\n"
+	"  sudo pybpf-prof --sample -p 1234 -d 30 --flamegraph app.svg\n"
 	"\n"
 	"Exit status: 0 success (or CMD's own status), 1 runtime failure, 64 usage error.\n";
 
-enum { OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR, OPT_LATENCY, OPT_HOOK_ONLY };
+enum {
+	OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR, OPT_LATENCY, OPT_HOOK_ONLY, OPT_SAMPLE,
+	OPT_HZ, OPT_MODE, OPT_LINES, OPT_THREADS, OPT_FOLDED, OPT_FLAMEGRAPH, OPT_SPEEDSCOPE,
+};
 
 #define BACKEND_NAMES "auto, usdt or evalframe"
 
@@ -65,6 +85,14 @@ static const struct option long_options[] = {
 	{ "probe-floor", no_argument, NULL, OPT_PROBE_FLOOR },
 	{ "latency", no_argument, NULL, OPT_LATENCY },
 	{ "hook-only", no_argument, NULL, OPT_HOOK_ONLY },
+	{ "sample", no_argument, NULL, OPT_SAMPLE },
+	{ "hz", required_argument, NULL, OPT_HZ },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "lines", no_argument, NULL, OPT_LINES },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
+	{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -118,6 +146,23 @@ static bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
+static bool parse_mode(const char *s, enum sample_mode *out)
+{
+	static const enum sample_mode modes[] = { SAMPLE_MODE_WALL, SAMPLE_MODE_CPU,
+						  SAMPLE_MODE_OFFCPU };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(s, sample_mode_name(modes[i]))) {
+			*out = modes[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum options_result apply_sampling(int c, const char *arg, struct pybpf_options *o,
+					  struct pybpf_err *err);
+
 static enum options_result apply(int c, const char *arg, struct pybpf_options *o,
 				 struct pybpf_err *err)
 {
@@ -141,12 +186,7 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 		o->output = arg;
 		return OPTIONS_RUN;
 	case 's':
-		if (report_parse_sort(arg, &o->sort)) {
-			err_set(err, "invalid sort key '%s': expected one of calls, cumulative, cumtime, "
-				     "tottime, time, ncalls, pcalls, filename, file, module, name, "
-				     "line, nfl, stdname, offcpu", arg);
-			return OPTIONS_USAGE;
-		}
+		o->sort_key = arg; /* its meaning depends on --sample */
 		return OPTIONS_RUN;
 	case OPT_LIMIT:
 		if (!parse_long(arg, 0, LONG_MAX, &o->limit)) {
@@ -155,6 +195,7 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 		}
 		return OPTIONS_RUN;
 	case OPT_BACKEND:
+		o->backend_given = true;
 		if (parse_backend(arg, &o->backend))
 			return OPTIONS_RUN;
 		err_set(err, "invalid backend '%s': expected " BACKEND_NAMES, arg);
@@ -171,6 +212,49 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 	case OPT_HOOK_ONLY:
 		o->hook_only = true;
 		return OPTIONS_RUN;
+	default:
+		return apply_sampling(c, arg, o, err);
+	}
+}
+
+static enum options_result apply_sampling(int c, const char *arg, struct pybpf_options *o,
+					  struct pybpf_err *err)
+{
+	long v;
+
+	switch (c) {
+	case OPT_SAMPLE:
+		o->sample = true;
+		return OPTIONS_RUN;
+	case OPT_HZ:
+		if (!parse_long(arg, 1, PYBPF_MAX_HZ, &v)) {
+			err_set(err, "invalid rate --hz '%s': expected samples per second from 1 to %d",
+				arg, PYBPF_MAX_HZ);
+			return OPTIONS_USAGE;
+		}
+		o->hz = (unsigned int)v;
+		return OPTIONS_RUN;
+	case OPT_MODE:
+		o->mode_given = true;
+		if (parse_mode(arg, &o->mode))
+			return OPTIONS_RUN;
+		err_set(err, "invalid mode '%s': expected wall, cpu or offcpu", arg);
+		return OPTIONS_USAGE;
+	case OPT_LINES:
+		o->lines = true;
+		return OPTIONS_RUN;
+	case OPT_THREADS:
+		o->threads = true;
+		return OPTIONS_RUN;
+	case OPT_FOLDED:
+		o->folded = arg;
+		return OPTIONS_RUN;
+	case OPT_FLAMEGRAPH:
+		o->flamegraph = arg;
+		return OPTIONS_RUN;
+	case OPT_SPEEDSCOPE:
+		o->speedscope = arg;
+		return OPTIONS_RUN;
 	case 'h':
 		fputs(usage_text, stdout);
 		return OPTIONS_EXIT;
@@ -182,8 +266,76 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 	}
 }
 
+/* The option, among those that only sampling has, that was given, or NULL. */
+static const char *sampling_only_option(const struct pybpf_options *o)
+{
+	if (o->lines)
+		return "--lines";
+	if (o->threads)
+		return "--threads";
+	if (o->folded)
+		return "--folded";
+	if (o->flamegraph)
+		return "--flamegraph";
+	if (o->speedscope)
+		return "--speedscope";
+	if (o->hz)
+		return "--hz";
+	if (o->mode_given)
+		return "--mode";
+	return NULL;
+}
+
+/* The option, among those that only exact tracing has, that was given, or NULL. */
+static const char *exact_only_option(const struct pybpf_options *o)
+{
+	if (o->latency)
+		return "--latency";
+	if (o->backend_given)
+		return "--backend";
+	if (o->probe_floor)
+		return "--probe-floor";
+	if (o->hook_only)
+		return "--hook-only";
+	return NULL;
+}
+
+static enum options_result check_sort(struct pybpf_options *o, struct pybpf_err *err)
+{
+	if (!o->sort_key)
+		return OPTIONS_RUN;
+	if (o->sample && sreport_parse_sort(o->sort_key, &o->sample_sort)) {
+		err_set(err, "invalid sort key '%s' for --sample: expected one of tottime, cumtime, "
+			     "nsamples, cumsamples, offcpu, name, filename, line", o->sort_key);
+		return OPTIONS_USAGE;
+	}
+	if (!o->sample && report_parse_sort(o->sort_key, &o->sort)) {
+		err_set(err, "invalid sort key '%s': expected one of calls, cumulative, cumtime, "
+			     "tottime, time, ncalls, pcalls, filename, file, module, name, "
+			     "line, nfl, stdname, offcpu", o->sort_key);
+		return OPTIONS_USAGE;
+	}
+	return OPTIONS_RUN;
+}
+
+static enum options_result check_sampling(struct pybpf_options *o, struct pybpf_err *err)
+{
+	const char *opt = o->sample ? exact_only_option(o) : sampling_only_option(o);
+
+	if (opt && o->sample) {
+		err_set(err, "%s is for exact tracing: it cannot be used with --sample "
+			     "(hint: pybpf-prof --help)", opt);
+		return OPTIONS_USAGE;
+	}
+	if (opt) {
+		err_set(err, "%s needs --sample (hint: pybpf-prof --help)", opt);
+		return OPTIONS_USAGE;
+	}
+	return check_sort(o, err);
+}
+
 /* Options that exclude each other, whatever their order. */
-static enum options_result check_modes(const struct pybpf_options *o, struct pybpf_err *err)
+static enum options_result check_modes(struct pybpf_options *o, struct pybpf_err *err)
 {
 	if (o->hook_only && o->backend == PYBPF_BACKEND_USDT) {
 		err_set(err, "--hook-only measures the evalframe backend's hook: it cannot be used "
@@ -195,7 +347,7 @@ static enum options_result check_modes(const struct pybpf_options *o, struct pyb
 			     "empty programs on the probes (hint: pybpf-prof --help)");
 		return OPTIONS_USAGE;
 	}
-	return OPTIONS_RUN;
+	return check_sampling(o, err);
 }
 
 static enum options_result check_target(struct pybpf_options *o, struct pybpf_err *err)
@@ -251,6 +403,8 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 
 	memset(o, 0, sizeof(*o));
 	o->sort = PYBPF_SORT_CUMULATIVE;
+	o->sample_sort = SREPORT_SORT_TOTTIME;
+	o->mode = SAMPLE_MODE_WALL;
 	o->limit = -1;
 	opterr = 0;
 	optind = 0; /* full reset, so tests can parse again */

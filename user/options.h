@@ -8,6 +8,8 @@
 
 #include "log.h"
 #include "report.h"
+#include "sampleprof.h"
+#include "sreport.h"
 
 enum pybpf_backend {
 	PYBPF_BACKEND_AUTO,
@@ -27,6 +29,17 @@ struct pybpf_options {
 	bool probe_floor; /* --probe-floor: empty programs on the probes (benchmarks) */
 	bool latency;     /* --latency: per-function call-duration histograms */
 	bool hook_only;   /* --hook-only: evalframe's PEP 523 hook, no probes (benchmarks) */
+	bool backend_given;
+	bool mode_given;
+	const char *sort_key; /* -s, checked once --sample is known */
+	/* Sampling. */
+	bool sample;      /* --sample */
+	unsigned int hz;  /* --hz, samples per second */
+	enum sample_mode mode;
+	enum sreport_sort sample_sort;
+	bool lines;       /* --lines: rows per source line */
+	bool threads;     /* --threads: a table per thread */
+	const char *folded, *flamegraph, *speedscope; /* files to write, or NULL */
 };
 
 enum options_result {

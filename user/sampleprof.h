@@ -65,6 +65,8 @@ struct sample_profile {
 	size_t nstacks, stacks_cap;
 	size_t *frame_index;     /* hash of frames, internal */
 	size_t frame_index_cap;
+	size_t *stack_index;     /* hash of stacks, internal */
+	size_t stack_index_cap;
 };
 
 void sample_profile_init(struct sample_profile *p);
@@ -73,15 +75,22 @@ void sample_profile_free(struct sample_profile *p);
  * made valid UTF-8) if new; -1 on ENOMEM. */
 long sample_profile_frame(struct sample_profile *p, const char *filename, int32_t firstlineno,
 			  const char *name, int32_t line);
-/* Index of thread tid, added with `name` if new; -1 on ENOMEM. */
+/* Index of thread tid, added with `name` if new (made valid UTF-8, cut at a
+ * whole character to fit; NULL is ""); a known thread with no name yet takes
+ * `name`. -1 on ENOMEM. */
 long sample_profile_thread(struct sample_profile *p, uint32_t tid, const char *name);
 /* Adds a stack (frames root first, copied); merges into an equal stack of
- * the same thread and truncation. 0 or -ENOMEM. */
+ * the same thread and truncation. 0, -ENOMEM, or -EINVAL for a thread, frame
+ * or kind out of range (nothing added). */
 int sample_profile_add(struct sample_profile *p, size_t thread, const size_t *frames,
 		       size_t nframes, bool truncated, enum pybpf_sample_kind kind,
 		       uint64_t samples, uint64_t ns);
 /* Samples in stacks, of one kind or (kind < 0) of all. */
 uint64_t sample_profile_total(const struct sample_profile *p, int kind);
 const char *sample_mode_name(enum sample_mode m);
+/* The indices of all stacks grouped by thread (threads in index order), each
+ * thread's in insertion order: the order every writer uses. Malloc'ed
+ * (p->nstacks entries, never NULL for 0 stacks); NULL on ENOMEM. */
+size_t *sample_profile_stacks_by_thread(const struct sample_profile *p);
 
 #endif

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "aggregate.h"
+#include "bpfutil.h"
 #include "elffile.h"
 #include "latency.h"
 #include "offsets.h"
@@ -30,21 +31,6 @@ struct tracer {
 	bool latency;
 };
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (!pybpf_verbose)
-		return 0;
-	(void)level;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static const char *hint_for(int err)
-{
-	if (err == EPERM || err == EACCES)
-		return " (hint: run as root, or with CAP_BPF and CAP_PERFMON)";
-	return "";
-}
-
 /* Attaches a program that stays for the whole run (kept in the skeleton). */
 static int attach_always(struct bpf_program *prog, struct bpf_link **link, const char *what,
 			 struct pybpf_err *err)
@@ -52,7 +38,7 @@ static int attach_always(struct bpf_program *prog, struct bpf_link **link, const
 	*link = bpf_program__attach(prog);
 	if (*link)
 		return 0;
-	err_set(err, "cannot attach to %s: %s%s", what, strerror(errno), hint_for(errno));
+	err_set(err, "cannot attach to %s: %s%s", what, strerror(errno), bpf_hint_for(errno));
 	return -1;
 }
 
@@ -65,7 +51,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	libbpf_set_print(libbpf_print);
+	bpfutil_quiet_libbpf();
 	ret = libbpf_num_possible_cpus();
 	if (ret < 0) {
 		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
@@ -85,7 +71,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 		ret = errno;
 		err_set(err, "cannot load the BPF programs: %s%s", strerror(ret),
 			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
-				      : hint_for(ret));
+				      : bpf_hint_for(ret));
 		goto fail;
 	}
 	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
@@ -112,26 +98,11 @@ static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct 
 	if (!link) {
 		int e = errno;
 		err_set(err, "cannot attach to python:%s in %s (PID %d): %s%s", probe, t->binary,
-			t->pid, strerror(e), hint_for(e));
+			t->pid, strerror(e), bpf_hint_for(e));
 		return -1;
 	}
 	tr->links[tr->nlinks++] = link;
 	return 0;
-}
-
-/* The smallest span covering the given field offsets (PYBPF_NO_OFFSET: none). */
-static struct pybpf_span span_of(__u32 a, __u32 b, __u32 c, __u32 d)
-{
-	__u32 offs[4] = { a, b, c, d };
-	struct pybpf_span sp = { .lo = PYBPF_NO_OFFSET, .hi = 0 };
-
-	for (int i = 0; i < 4; i++) {
-		if (offs[i] == PYBPF_NO_OFFSET)
-			continue;
-		sp.lo = offs[i] < sp.lo ? offs[i] : sp.lo;
-		sp.hi = offs[i] > sp.hi ? offs[i] : sp.hi;
-	}
-	return sp;
 }
 
 /* Tells the BPF programs where things are in pid's interpreter. code_span
@@ -213,7 +184,7 @@ static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct
 		int e = errno;
 		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
 			retprobe ? "uretprobe" : "uprobe", func, t->binary, t->pid,
-			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : hint_for(e));
+			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : bpf_hint_for(e));
 		return -1;
 	}
 	tr->links[tr->nlinks++] = link;

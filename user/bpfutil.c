@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "bpfutil.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!pybpf_verbose)
+		return 0;
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void bpfutil_quiet_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+const char *bpf_hint_for(int err)
+{
+	if (err == EPERM || err == EACCES)
+		return " (hint: run as root, or with CAP_BPF and CAP_PERFMON)";
+	return "";
+}
+
+struct pybpf_span span_of(__u32 a, __u32 b, __u32 c, __u32 d)
+{
+	__u32 offs[4] = { a, b, c, d };
+	struct pybpf_span sp = { .lo = PYBPF_NO_OFFSET, .hi = 0 };
+
+	for (int i = 0; i < 4; i++) {
+		if (offs[i] == PYBPF_NO_OFFSET)
+			continue;
+		sp.lo = offs[i] < sp.lo ? offs[i] : sp.lo;
+		sp.hi = offs[i] > sp.hi ? offs[i] : sp.hi;
+	}
+	return sp;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Waiting for the end of a run: Ctrl-C, SIGTERM, the target's exit or
+ * --duration, with an optional periodic tick for work during the run. */
+#ifndef PYBPF_RUNLOOP_H
+#define PYBPF_RUNLOOP_H
+
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum stop_reason {
+	STOP_NONE, /* a tick: not a stop */
+	STOP_TARGET_EXIT,
+	STOP_SIGINT,
+	STOP_SIGTERM,
+	STOP_DURATION,
+	STOP_ERROR,
+};
+
+enum { RUNLOOP_SIGNALS, RUNLOOP_TARGET, RUNLOOP_DURATION, RUNLOOP_TICK, RUNLOOP_NFDS };
+
+struct runloop {
+	struct pollfd fds[RUNLOOP_NFDS];
+};
+
+/* Blocks SIGINT and SIGTERM and watches them, pid's exit and, when
+ * duration > 0, that many seconds. 0, or -1 with errno set. */
+int runloop_open(struct runloop *r, pid_t pid, double duration);
+/* Also wakes up every period_ns. 0 or -1. */
+int runloop_set_tick(struct runloop *r, uint64_t period_ns);
+/* The next stop, or STOP_NONE for a tick (*expirations: ticks elapsed). */
+enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations);
+void runloop_close(struct runloop *r);
+/* Once the report is out, a further Ctrl-C may end pybpf-prof. */
+void runloop_unblock_signals(void);
+
+#endif

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sampling.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "codecache.h"
+#include "launch.h"
+#include "offsets.h"
+#include "output.h"
+#include "pstats.h"
+#include "runloop.h"
+#include "sample_pstats.h"
+#include "sampler.h"
+#include "sreport.h"
+#include "threadnames.h"
+
+#define NSEC_PER_SEC 1000000000ull
+/* How often code objects and thread names are read during the run: soon
+ * enough to catch most before they are freed or their thread ends. */
+#define REFRESH_NS (200ull * 1000000ull)
+#define MAX_RATE_FILE "/proc/sys/kernel/perf_event_max_sample_rate"
+
+struct sampling {
+	const struct pybpf_options *o;
+	unsigned int hz;
+	struct python_target t;
+	struct pybpf_offsets off;
+	struct sampler *sm;
+	struct codecache *cc;
+	struct thread_names names;
+	struct launch *launch;
+	struct timespec started;
+	double wall_seconds;
+};
+
+/* --hz, lowered to the kernel's limit on perf sampling rates. */
+static unsigned int sampling_rate(unsigned int asked)
+{
+	unsigned int hz = asked ? asked : PYBPF_DEFAULT_HZ, max = 0;
+	FILE *f = fopen(MAX_RATE_FILE, "re");
+
+	if (f && fscanf(f, "%u", &max) == 1 && max && hz > max) {
+		pybpf_warn("--hz %u is above the kernel's limit (%s = %u): sampling at %u Hz",
+			   hz, MAX_RATE_FILE, max, max);
+		hz = max;
+	}
+	if (f)
+		fclose(f);
+	return hz;
+}
+
+static uint64_t tstate_of(void *ctx, uint32_t tid)
+{
+	return sampler__thread_state(ctx, tid);
+}
+
+/* Reads the code objects of every stack stored so far into the cache. */
+static int warm_codes(void *ctx, const struct pybpf_sample_key *key,
+		      const struct pybpf_sample_count *count, const struct pybpf_sample_stack *st)
+{
+	struct sampling *s = ctx;
+
+	(void)key;
+	(void)count;
+	for (__u32 i = 0; i < st->depth; i++)
+		codecache__get(s->cc, st->frames[i].code, st->frames[i].firstlineno);
+	return 0;
+}
+
+static void refresh(struct sampling *s)
+{
+	sampler__foreach_stack(s->sm, warm_codes, s);
+	thread_names_refresh(&s->names, &s->t, &s->off, tstate_of, s->sm);
+}
+
+static int start(struct sampling *s, struct pybpf_err *err)
+{
+	if (offsets_for_target(&s->t, &s->off, err))
+		return -1;
+	s->sm = sampler__open(s->o->mode, s->hz, err);
+	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
+	    sampler__start(s->sm, err))
+		return -1;
+	s->cc = codecache__new(s->t.pid, s->t.minor, &s->off);
+	if (!s->cc) {
+		err_set(err, "cannot start: %s", strerror(ENOMEM));
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	fprintf(stderr, "pybpf-prof: sampling PID %d (CPython %s, %s) in %s mode at %u Hz; %s\n",
+		s->t.pid, s->t.version, s->t.binary, sample_mode_name(s->o->mode), s->hz,
+		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
+	if (pybpf_verbose)
+		pybpf_warn("sampler maps: %llu bytes",
+			   (unsigned long long)sampler__map_bytes(s->sm));
+	return 0;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Ticks the wall-clock sampler and refreshes names until a stop. */
+static enum stop_reason run(struct sampling *s)
+{
+	bool offcpu = s->o->mode != SAMPLE_MODE_CPU;
+	uint64_t period = offcpu ? NSEC_PER_SEC / s->hz : REFRESH_NS, ticks, since_refresh = 0;
+	enum stop_reason why = STOP_ERROR;
+	struct runloop r;
+
+	if (runloop_open(&r, s->t.pid, s->o->duration) || runloop_set_tick(&r, period)) {
+		pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid, strerror(errno));
+		goto out;
+	}
+	refresh(s);
+	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
+		if (offcpu && ticks)
+			sampler__tick(s->sm, ticks * period);
+		since_refresh += ticks * period;
+		if (since_refresh >= REFRESH_NS) {
+			refresh(s);
+			since_refresh = 0;
+		}
+	}
+out:
+	s->wall_seconds = seconds_since(&s->started);
+	runloop_close(&r);
+	return why;
+}
+
+struct drain_ctx {
+	struct sampling *s;
+	struct sample_profile *p;
+	size_t frames[PYBPF_SAMPLE_DEPTH];
+};
+
+/* The profile's frame for one sampled frame; unknown code gets a placeholder. */
+static long frame_of(struct drain_ctx *d, const struct pybpf_sample_frame *f)
+{
+	const struct codeinfo *ci = codecache__get(d->s->cc, f->code, f->firstlineno);
+
+	if (!ci) {
+		d->p->losses.unresolved++;
+		return sample_profile_frame(d->p, "<unknown>", 0, "<unknown>", 0);
+	}
+	return sample_profile_frame(d->p, ci->filename, ci->firstlineno, ci->name,
+				    codecache__line(ci, d->s->t.minor, f->lasti));
+}
+
+static int add_stack(void *ctx, const struct pybpf_sample_key *key,
+		     const struct pybpf_sample_count *count, const struct pybpf_sample_stack *st)
+{
+	struct drain_ctx *d = ctx;
+	long thread = sample_profile_thread(d->p, key->tid,
+					    thread_names_get(&d->s->names, key->tid));
+
+	if (thread < 0 || key->kind >= PYBPF_SAMPLE_KINDS)
+		return thread < 0 ? -ENOMEM : 0;
+	for (__u32 i = 0; i < st->depth; i++) {
+		long f = frame_of(d, &st->frames[st->depth - 1 - i]); /* root first */
+
+		if (f < 0)
+			return -ENOMEM;
+		d->frames[i] = (size_t)f;
+	}
+	return sample_profile_add(d->p, (size_t)thread, d->frames, st->depth,
+				  st->flags & PYBPF_STACK_TRUNCATED, key->kind, count->samples,
+				  count->ns);
+}
+
+static void fill_header(const struct sampling *s, struct sample_profile *p)
+{
+	p->pid = s->t.pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", s->t.comm);
+	snprintf(p->python_version, sizeof(p->python_version), "%s", s->t.version);
+	snprintf(p->binary, sizeof(p->binary), "%s", s->t.binary);
+	snprintf(p->build, sizeof(p->build), "%s", s->t.shared ? "shared" : "static");
+	p->mode = s->o->mode;
+	p->hz = s->hz;
+	p->wall_seconds = s->wall_seconds;
+	sampler__losses(s->sm, &p->losses);
+}
+
+static int write_file(const struct sample_writer *w, const struct sample_profile *p,
+		      const char *path)
+{
+	int e;
+
+	if (!path)
+		return 0;
+	e = output_write_file(w, p, path);
+	if (e)
+		pybpf_warn("cannot write the %s file %s: %s", w->format, path, strerror(-e));
+	return e ? 1 : 0;
+}
+
+static int write_pstats(const struct sample_profile *sp, const char *path)
+{
+	struct pybpf_profile p;
+	int e;
+
+	if (!path)
+		return 0;
+	profile_init(&p);
+	e = sample_profile_to_profile(sp, &p);
+	if (!e)
+		e = pstats_write_file(&p, path);
+	profile_free(&p);
+	if (e)
+		pybpf_warn("cannot write %s: %s", path, strerror(-e));
+	return e ? 1 : 0;
+}
+
+/* Prints the report and writes every file asked for, whatever fails. 0 or 1. */
+static int report(const struct sampling *s, const struct sample_profile *p)
+{
+	const struct pybpf_options *o = s->o;
+	struct sreport_opts ro = { .sort = o->sample_sort, .limit = o->limit, .lines = o->lines,
+				   .threads = o->threads };
+	int ret = 0, e = sreport_print(stdout, p, &ro);
+
+	if (e || fflush(stdout)) {
+		pybpf_warn("cannot print the report: %s", strerror(e ? -e : errno));
+		ret = 1;
+	}
+	ret |= write_file(&output_folded, p, o->folded);
+	ret |= write_file(&output_flamegraph, p, o->flamegraph);
+	ret |= write_file(&output_speedscope, p, o->speedscope);
+	ret |= write_pstats(p, o->output);
+	return ret;
+}
+
+/* Stops sampling, resolves what was counted, reports. 0 or 1. */
+static int finish(struct sampling *s)
+{
+	struct sample_profile p;
+	struct drain_ctx *d = calloc(1, sizeof(*d));
+	int ret = 0;
+
+	sampler__stop(s->sm);
+	refresh(s);
+	sample_profile_init(&p);
+	fill_header(s, &p);
+	if (!d || sampler__foreach(s->sm, s->t.pid, add_stack, (d->s = s, d->p = &p, d))) {
+		pybpf_warn("cannot read all the samples: %s; printing what was read",
+			   strerror(ENOMEM));
+		ret = 1;
+	}
+	free(d);
+	ret |= report(s, &p);
+	sample_profile_free(&p);
+	return ret;
+}
+
+static void cleanup(struct sampling *s)
+{
+	sampler__close(s->sm);
+	codecache__free(s->cc);
+	thread_names_free(&s->names);
+}
+
+static int run_attach(struct sampling *s)
+{
+	struct pybpf_err err = { { 0 } };
+	int ret = 1;
+
+	if (python_target__inspect(s->o->pid, &s->t, &err) || start(s, &err)) {
+		pybpf_warn("%s", err.msg);
+		goto out;
+	}
+	if (run(s) == STOP_ERROR)
+		pybpf_warn("stopping early; printing what was collected");
+	ret = finish(s);
+out:
+	cleanup(s);
+	return ret;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return launch_exit_code(status);
+}
+
+static int run_launch(struct sampling *s)
+{
+	struct pybpf_err err = { { 0 } };
+	struct launch l;
+	int ret;
+
+	if (launch_start(s->o->cmd, &l, &err)) {
+		pybpf_warn("%s", err.msg);
+		return PYBPF_EXIT_FAIL;
+	}
+	s->launch = &l;
+	if (python_target__inspect(l.pid, &s->t, &err) || start(s, &err)) {
+		pybpf_warn("%s", err.msg);
+		cleanup(s);
+		kill(l.pid, SIGKILL);
+		wait_child(l.pid);
+		return PYBPF_EXIT_FAIL;
+	}
+	launch_resume(&l);
+	if (run(s) == STOP_SIGTERM)
+		kill(l.pid, SIGTERM);
+	ret = finish(s);
+	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
+	runloop_unblock_signals();
+	cleanup(s);
+	int child = wait_child(l.pid);
+	return ret ? ret : child;
+}
+
+int sampling_run(const struct pybpf_options *o)
+{
+	struct sampling s = { .o = o };
+
+	s.hz = sampling_rate(o->hz);
+	return o->cmd ? run_launch(&s) : run_attach(&s);
+}
