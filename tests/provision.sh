@@ -24,15 +24,21 @@
 #             one) and left out of PYBPF_SID_USDT_PYTHONS.
 #             The probes have is-enabled semaphores: a tracer must bump them
 #             (uprobe ref_ctr_offset), or the probes never fire.
+#   austin    optional, never implied: the binary of sid's austin package (the
+#             sampling profiler tests/bench_sample.py compares with) put in the
+#             sid chroot as $PYBPF_SID_ROOT/usr/local/bin/austin, taken from
+#             the .deb (provisions sid first). Run: chroot "$PYBPF_SID_ROOT"
+#             /usr/local/bin/austin ... (it needs /proc mounted there).
 #
-# Usage: tests/provision.sh [-v] [--print-env [--no-provision]] [bullseye] [sid]
-#   (no target)     both targets
+# Usage: tests/provision.sh [-v] [--print-env [--no-provision]] [bullseye] [sid] [austin]
+#   (no target)     bullseye and sid
 #   -v              progress on stderr and a summary of what is available
 #   --print-env     provision, then print shell assignments on stdout, for
 #                   eval "$(tests/provision.sh --print-env)":
 #                     PYBPF_INTERP_DIR  PYBPF_PY39 (host path of python3.9)
 #                     PYBPF_SID_ROOT    PYBPF_SID_PY315... (host paths)
 #                     PYBPF_SID_PYTHONS (installed)  PYBPF_SID_USDT_PYTHONS
+#                     PYBPF_SID_AUSTIN (chroot path of austin, if installed)
 #                   a variable is empty when its interpreter is not provisioned
 #   --no-provision  with --print-env: report what is there, download nothing
 #
@@ -61,7 +67,7 @@ BULLSEYE_KEY="pybpf-prof bullseye v1: $BULLSEYE_PKGS"
 SID_KEY="pybpf-prof sid v1: debootstrap --variant=minbase --merged-usr sid"
 CLEAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-VERBOSE=0 PRINT_ENV=0 PROVISION=1 DO_BULLSEYE=0 DO_SID=0
+VERBOSE=0 PRINT_ENV=0 PROVISION=1 DO_BULLSEYE=0 DO_SID=0 DO_AUSTIN=0
 WORK=""
 
 die() { printf '%s: %s: %s\n' "$PROG" "$1" "$2" >&2; exit 1; }
@@ -74,11 +80,13 @@ for arg in "$@"; do
 	--no-provision) PROVISION=0 ;;
 	bullseye) DO_BULLSEYE=1 ;;
 	sid) DO_SID=1 ;;
+	austin) DO_AUSTIN=1 ;;
 	-h|--help) sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
 	*) die "usage" "unknown argument '$arg' (see --help)" ;;
 	esac
 done
-[ "$DO_BULLSEYE$DO_SID" != 00 ] || DO_BULLSEYE=1 DO_SID=1
+[ "$DO_BULLSEYE$DO_SID$DO_AUSTIN" != 000 ] || DO_BULLSEYE=1 DO_SID=1
+[ "$DO_AUSTIN" = 0 ] || DO_SID=1
 [ "$PROVISION" = 1 ] || [ "$PRINT_ENV" = 1 ] || die "usage" "--no-provision needs --print-env"
 case $DIR in /*) ;; *) die "PYBPF_INTERP_DIR" "'$DIR' is not an absolute path" ;; esac
 DIR=${DIR%/}
@@ -356,6 +364,42 @@ provision_sid() {
 	say "sid: ready"
 }
 
+# Austin, a peer sampling profiler, for tests/bench_sample.py (optional).
+# sid's package depends on python3 (<< 3.14), which sid no longer has, so it
+# cannot be installed; its austin binary needs only libc: take that from the
+# .deb (apt-get download, dpkg-deb -x) and leave the chroot's dpkg alone.
+SID_AUSTIN=/usr/local/bin/austin
+sid_austin_ok() {
+	sid_ok && [ -x "$DIR/sid$SID_AUSTIN" ]
+}
+
+provision_austin() {
+	local w deb
+	! sid_austin_ok || return 0
+	new_work sid-austin
+	w=$WORK
+	say "sid: austin from sid's austin package"
+	sid_apt "$DIR/sid" "$w/apt.log" update ||
+		die "apt-get update (sid chroot)" "$(last_line "$w/apt.log") (log: $w/apt.log)"
+	deb=$(mktemp -d "$DIR/sid/tmp/pybpf-austin.XXXXXX")
+	# apt-get download fetches the .deb alone, without resolving its dependencies
+	env -i PATH=$CLEAN_PATH HOME=/root LC_ALL=C.UTF-8 ${http_proxy:+"http_proxy=$http_proxy"} \
+		chroot "$DIR/sid" sh -c 'cd "$1" && apt-get -q -o APT::Sandbox::User=root download austin' \
+		sh "${deb#"$DIR/sid"}" >>"$w/apt.log" 2>&1 ||
+		{ rm -rf "$deb"; die "apt-get download austin (sid chroot)" "$(last_line "$w/apt.log") (log: $w/apt.log)"; }
+	sid_drop_lists "$DIR/sid"
+	set -- "$deb"/austin_*.deb
+	[ -f "$1" ] || { rm -rf "$deb"; die "austin (sid chroot)" "no austin .deb downloaded (log: $w/apt.log)"; }
+	dpkg-deb -x "$1" "$w/deb" || { rm -rf "$deb"; die "dpkg-deb -x" "cannot unpack $1"; }
+	rm -rf "$deb"
+	install -D -m 0755 "$w/deb/usr/bin/austin" "$DIR/sid$SID_AUSTIN.new" &&
+		mv "$DIR/sid$SID_AUSTIN.new" "$DIR/sid$SID_AUSTIN" || die "austin (sid chroot)" "cannot install $SID_AUSTIN"
+	env -i PATH=$CLEAN_PATH chroot "$DIR/sid" "$SID_AUSTIN" --version >"$w/version.log" 2>&1 ||
+		{ rm -f "$DIR/sid$SID_AUSTIN"; die "austin (sid chroot)" "does not run: $(last_line "$w/version.log")"; }
+	safe_rm "$w"; WORK=""
+	say "sid: austin ready"
+}
+
 # ---------------------------------------------------------------- output
 
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -376,6 +420,11 @@ print_env() {
 	printf 'PYBPF_SID_ROOT=%s\n' "$(shq "$sid")"
 	printf 'PYBPF_SID_PYTHONS=%s\n' "$(shq "$list")"
 	printf 'PYBPF_SID_USDT_PYTHONS=%s\n' "$(shq "$ulist")"
+	if sid_austin_ok; then
+		printf 'PYBPF_SID_AUSTIN=%s\n' "$(shq "$SID_AUSTIN")"
+	else
+		printf 'PYBPF_SID_AUSTIN=%s\n' "''"
+	fi
 	for v in $SID_PYTHONS; do
 		if [ -n "$sid" ] && sid_python_ok "$v"; then
 			printf 'PYBPF_SID_PY%s=%s\n' "${v//./}" "$(shq "$sid/usr/bin/python$v")"
@@ -407,6 +456,13 @@ summary() {
 				echo "sid python$v: not provisioned"
 			fi
 		done
+		if sid_austin_ok; then
+			# shellcheck disable=SC2016
+			ver=$(env -i PATH=$CLEAN_PATH chroot "$DIR/sid" "$SID_AUSTIN" --version 2>/dev/null | head -n 1 || :)
+			echo "sid austin (${ver:-?}): chroot $DIR/sid $SID_AUSTIN"
+		else
+			echo "sid austin: not provisioned (optional: tests/provision.sh austin)"
+		fi
 	else
 		echo "sid chroot: not provisioned"
 	fi
@@ -426,6 +482,7 @@ if [ "$PROVISION" = 1 ]; then
 	for stale in "$DIR"/.tmp-*; do [ ! -e "$stale" ] || safe_rm "$stale"; done
 	[ "$DO_BULLSEYE" = 0 ] || provision_bullseye
 	[ "$DO_SID" = 0 ] || provision_sid
+	[ "$DO_AUSTIN" = 0 ] || provision_austin
 fi
 
 if [ "$PRINT_ENV" = 1 ]; then
