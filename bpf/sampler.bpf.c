@@ -164,7 +164,7 @@ static __always_inline long walk_step(struct walk *w, struct task_struct *task)
 	if (frame_is_shim(t, fb) || !code)
 		return 0;
 	if (w->n >= PYBPF_SAMPLE_DEPTH) {
-		s->stack.flags |= PYBPF_STACK_TRUNCATED;
+		w->frame = frame; /* not taken: the stack is truncated */
 		return 1;
 	}
 	cb = copy_span(s->code, code, &t->code_span, task);
@@ -206,6 +206,8 @@ static __always_inline int walk_stack(const struct pybpf_sample_target *t, __u64
 
 	s->stack.flags = 0;
 	bpf_loop(2 * PYBPF_SAMPLE_DEPTH, task ? walk_step_task : walk_step_current, &w, 0);
+	if (w.frame && !w.failed)
+		s->stack.flags |= PYBPF_STACK_TRUNCATED; /* frames left beyond the bound */
 	s->stack.depth = w.n;
 	return w.failed ? -1 : 0;
 }
@@ -244,13 +246,12 @@ static __always_inline void count_stack(__u64 stack_id, __u32 pid, __u32 tid, __
 	__sync_fetch_and_add(&c->ns, ns);
 }
 
-/* Walks and counts the stack of one thread; the stack's key, or 0. */
-static __always_inline __u64 sample_thread(const struct pybpf_sample_target *t, __u32 pid,
-					   __u32 tid, __u64 fsbase, struct task_struct *task,
-					   __u32 slot, __u32 kind, __u64 ns)
+/* Walks the stack of one thread and stores it; the stack's key, or 0. */
+static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __u32 tid,
+					 __u64 fsbase, struct task_struct *task, __u32 slot)
 {
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
-	__u64 cached = 0, *cp, ts, frame, id;
+	__u64 cached = 0, *cp, ts, id;
 	long e;
 
 	if (!s)
@@ -265,8 +266,7 @@ static __always_inline __u64 sample_thread(const struct pybpf_sample_target *t, 
 	}
 	if (!cp || *cp != ts)
 		bpf_map_update_elem(&thread_states, &tid, &ts, BPF_ANY);
-	frame = tstate_frame_in(&t->off, ts, task);
-	if (walk_stack(t, frame, s, task)) {
+	if (walk_stack(t, tstate_frame_in(&t->off, ts, task), s, task)) {
 		count_loss(PYBPF_SLOSS_READ);
 		return 0;
 	}
@@ -276,7 +276,18 @@ static __always_inline __u64 sample_thread(const struct pybpf_sample_target *t, 
 		count_loss(PYBPF_SLOSS_STACKS_FULL);
 		return 0;
 	}
-	count_stack(id, pid, tid, kind, ns);
+	return id;
+}
+
+/* Walks and counts the stack of one thread; the stack's key, or 0. */
+static __always_inline __u64 sample_thread(const struct pybpf_sample_target *t, __u32 pid,
+					   __u32 tid, __u64 fsbase, struct task_struct *task,
+					   __u32 slot, __u32 kind, __u64 ns)
+{
+	__u64 id = store_stack(t, tid, fsbase, task, slot);
+
+	if (id)
+		count_stack(id, pid, tid, kind, ns);
 	return id;
 }
 
@@ -321,5 +332,44 @@ int pys_wall_tick(struct bpf_iter__task *ctx)
 	nw.stack_id = sample_thread(t, pid, tid, task->thread.fsbase, task, SLOT_WALL,
 				    PYBPF_SAMPLE_OFFCPU, ns);
 	bpf_map_update_elem(&wall_threads, &tid, &nw, BPF_ANY);
+	return 0;
+}
+
+/* The alternative design, kept for the benchmark (--offcpu-method switch):
+ * the stack is walked at every switch out of a target thread that blocks,
+ * and the time until it runs again is added to it. Exact off-CPU time, but
+ * a cost per context switch, which grows with the target's switch rate. */
+struct switch_out {
+	__u64 t_out;
+	__u64 stack_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct switch_out);
+} switched_out SEC(".maps");
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(pys_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 pid = prev->tgid, tid = prev->pid;
+	struct pybpf_sample_target *t = bpf_map_lookup_elem(&sample_targets, &pid);
+	struct switch_out out = {}, *in;
+
+	if (t && prev->__state != TASK_RUNNING) {
+		out.stack_id = store_stack(t, tid, prev->thread.fsbase, NULL, SLOT_CPU);
+		out.t_out = bpf_ktime_get_ns();
+		if (out.stack_id)
+			bpf_map_update_elem(&switched_out, &tid, &out, BPF_ANY);
+	}
+	tid = next->pid;
+	in = bpf_map_lookup_elem(&switched_out, &tid);
+	if (!in)
+		return 0;
+	pid = next->tgid;
+	count_stack(in->stack_id, pid, tid, PYBPF_SAMPLE_OFFCPU, bpf_ktime_get_ns() - in->t_out);
+	bpf_map_delete_elem(&switched_out, &tid);
 	return 0;
 }

@@ -53,6 +53,9 @@ static const char usage_text[] =
 	"      --folded FILE      write collapsed stacks (flamegraph.pl, speedscope)\n"
 	"      --flamegraph FILE  write an interactive flame graph (SVG)\n"
 	"      --speedscope FILE  write a speedscope profile (JSON), one per thread\n"
+	"      --offcpu-method M  tick (default): off-CPU stacks read at each tick;\n"
+	"                         switch: at each switch out, exact time but a cost\n"
+	"                         per context switch (benchmarks)\n"
 	"      (-s with --sample: tottime (default), cumtime, nsamples, cumsamples,\n"
 	"       offcpu, name, filename, line)\n"
 	"\n"
@@ -70,6 +73,7 @@ static const char usage_text[] =
 enum {
 	OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR, OPT_LATENCY, OPT_HOOK_ONLY, OPT_SAMPLE,
 	OPT_HZ, OPT_MODE, OPT_LINES, OPT_THREADS, OPT_FOLDED, OPT_FLAMEGRAPH, OPT_SPEEDSCOPE,
+	OPT_OFFCPU_METHOD,
 };
 
 #define BACKEND_NAMES "auto, usdt or evalframe"
@@ -93,6 +97,7 @@ static const struct option long_options[] = {
 	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
 	{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
+	{ "offcpu-method", required_argument, NULL, OPT_OFFCPU_METHOD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -254,6 +259,13 @@ static enum options_result apply_sampling(int c, const char *arg, struct pybpf_o
 		return OPTIONS_RUN;
 	case OPT_SPEEDSCOPE:
 		o->speedscope = arg;
+		return OPTIONS_RUN;
+	case OPT_OFFCPU_METHOD:
+		if (strcmp(arg, "tick") && strcmp(arg, "switch")) {
+			err_set(err, "invalid --offcpu-method '%s': expected tick or switch", arg);
+			return OPTIONS_USAGE;
+		}
+		o->offcpu_at_switch = !strcmp(arg, "switch");
 		return OPTIONS_RUN;
 	case 'h':
 		fputs(usage_text, stdout);

@@ -39,6 +39,7 @@ struct pybpf_options {
 	enum sreport_sort sample_sort;
 	bool lines;       /* --lines: rows per source line */
 	bool threads;     /* --threads: a table per thread */
+	bool offcpu_at_switch; /* --offcpu-method switch (benchmarks) */
 	const char *folded, *flamegraph, *speedscope; /* files to write, or NULL */
 };
 

@@ -26,6 +26,7 @@ struct sampler {
 	struct bpf_link **iter_links; /* one task iterator per process */
 	size_t niter_links, iter_cap;
 	size_t ncpus;
+	bool at_switch;
 };
 
 static bool samples_cpu(enum sample_mode m)
@@ -38,7 +39,8 @@ static bool samples_offcpu(enum sample_mode m)
 	return m != SAMPLE_MODE_CPU;
 }
 
-struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, struct pybpf_err *err)
+struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch,
+			      struct pybpf_err *err)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	int ret;
@@ -48,6 +50,7 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, struct pyb
 		return NULL;
 	}
 	s->mode = mode;
+	s->at_switch = at_switch && samples_offcpu(mode);
 	s->hz = hz ? hz : PYBPF_DEFAULT_HZ;
 	bpfutil_quiet_libbpf();
 	ret = libbpf_num_possible_cpus();
@@ -62,7 +65,9 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, struct pyb
 		goto fail;
 	}
 	s->skel->rodata->cpu_sample_ns = NSEC_PER_SEC / s->hz;
-	bpf_program__set_autoload(s->skel->progs.pys_wall_tick, samples_offcpu(mode));
+	bpf_program__set_autoload(s->skel->progs.pys_wall_tick,
+				  samples_offcpu(mode) && !s->at_switch);
+	bpf_program__set_autoload(s->skel->progs.pys_switch, s->at_switch);
 	bpf_program__set_autoload(s->skel->progs.pys_cpu_sample, samples_cpu(mode));
 	if (sampler_bpf__load(s->skel)) {
 		ret = errno;
@@ -138,7 +143,7 @@ int sampler__add_target(struct sampler *s, const struct python_target *t,
 		err_set(err, "cannot register PID %d: %s", t->pid, strerror(errno));
 		return -1;
 	}
-	return samples_offcpu(s->mode) ? add_iterator(s, t->pid, err) : 0;
+	return samples_offcpu(s->mode) && !s->at_switch ? add_iterator(s, t->pid, err) : 0;
 }
 
 static int open_cpu_clock(int cpu, unsigned int hz)
@@ -155,6 +160,11 @@ static int open_cpu_clock(int cpu, unsigned int hz)
 
 int sampler__start(struct sampler *s, struct pybpf_err *err)
 {
+	if (s->at_switch &&
+	    !(s->skel->links.pys_switch = bpf_program__attach(s->skel->progs.pys_switch))) {
+		err_set(err, "cannot attach to sched_switch: %s", strerror(errno));
+		return -1;
+	}
 	if (!samples_cpu(s->mode))
 		return 0;
 	s->cpu_links = calloc(s->ncpus, sizeof(*s->cpu_links));
@@ -218,6 +228,8 @@ void sampler__stop(struct sampler *s)
 	for (size_t i = 0; i < s->niter_links; i++)
 		bpf_link__destroy(s->iter_links[i]);
 	s->niter_links = 0;
+	bpf_link__destroy(s->skel->links.pys_switch);
+	s->skel->links.pys_switch = NULL;
 }
 
 int sampler__foreach(struct sampler *s, int pid, sampler_stack_fn fn, void *ctx)

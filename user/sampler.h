@@ -16,8 +16,11 @@
 
 struct sampler;
 
-/* Loads the sampler for mode at hz samples per second. NULL with err set. */
-struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, struct pybpf_err *err);
+/* Loads the sampler for mode at hz samples per second. at_switch: off-CPU
+ * stacks are taken at each switch out instead of at the wall-clock ticks
+ * (the alternative design, for the benchmark). NULL with err set. */
+struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch,
+			      struct pybpf_err *err);
 /* Samples t's threads from now on (off-CPU: from the next tick). 0 or -1. */
 int sampler__add_target(struct sampler *s, const struct python_target *t,
 			const struct pybpf_offsets *off, struct pybpf_err *err);

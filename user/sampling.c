@@ -83,7 +83,7 @@ static int start(struct sampling *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
-	s->sm = sampler__open(s->o->mode, s->hz, err);
+	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, err);
 	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
 	    sampler__start(s->sm, err))
 		return -1;
@@ -113,7 +113,7 @@ static double seconds_since(const struct timespec *t0)
 /* Ticks the wall-clock sampler and refreshes names until a stop. */
 static enum stop_reason run(struct sampling *s)
 {
-	bool offcpu = s->o->mode != SAMPLE_MODE_CPU;
+	bool offcpu = s->o->mode != SAMPLE_MODE_CPU && !s->o->offcpu_at_switch;
 	uint64_t period = offcpu ? NSEC_PER_SEC / s->hz : REFRESH_NS, ticks, since_refresh = 0;
 	enum stop_reason why = STOP_ERROR;
 	struct runloop r;

@@ -467,6 +467,56 @@ static void test_parse_again(void **state)
 	}
 }
 
+/* --sample and what goes with it. */
+static void test_sample_options(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("--sample", "-p", "7"), &o, &err), OPTIONS_RUN);
+	assert_true(o.sample);
+	assert_int_equal(o.hz, 0); /* the default rate is applied when the run starts */
+	assert_int_equal(o.mode, SAMPLE_MODE_WALL);
+	assert_int_equal(o.sample_sort, SREPORT_SORT_TOTTIME);
+	assert_int_equal(parse(ARGV("-s", "cumsamples", "--sample", "--hz", "999", "--mode", "cpu",
+				    "--lines", "--threads", "--folded", "f", "--flamegraph", "g.svg",
+				    "--speedscope", "s.json", "-o", "p.prof", "--", "python3"),
+			       &o, &err),
+			 OPTIONS_RUN);
+	assert_int_equal(o.hz, 999);
+	assert_int_equal(o.mode, SAMPLE_MODE_CPU);
+	assert_int_equal(o.sample_sort, SREPORT_SORT_CUMSAMPLES);
+	assert_true(o.lines && o.threads);
+	assert_string_equal(o.folded, "f");
+	assert_string_equal(o.flamegraph, "g.svg");
+	assert_string_equal(o.speedscope, "s.json");
+	assert_string_equal(o.cmd[0], "python3");
+	assert_int_equal(parse(ARGV("--sample", "--mode", "offcpu", "-p", "7"), &o, &err),
+			 OPTIONS_RUN);
+	assert_int_equal(o.mode, SAMPLE_MODE_OFFCPU);
+}
+
+static void test_sample_bad_input(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("--sample", "--hz", "0", "-p", "7"), "--hz '0'", "1 to 10000");
+	expect_usage(ARGV("--sample", "--hz", "10001", "-p", "7"), "--hz '10001'", NULL);
+	expect_usage(ARGV("--sample", "--hz", "9x", "-p", "7"), "--hz '9x'", NULL);
+	expect_usage(ARGV("--sample", "--mode", "gil", "-p", "7"), "mode 'gil'", "wall, cpu");
+	expect_usage(ARGV("--lines", "-p", "7"), "--lines needs --sample", NULL);
+	expect_usage(ARGV("--threads", "-p", "7"), "--threads needs --sample", NULL);
+	expect_usage(ARGV("--folded", "f", "-p", "7"), "--folded needs --sample", NULL);
+	expect_usage(ARGV("--hz", "99", "-p", "7"), "--hz needs --sample", NULL);
+	expect_usage(ARGV("--sample", "--latency", "-p", "7"), "--latency is for exact", NULL);
+	expect_usage(ARGV("--backend", "usdt", "--sample", "-p", "7"), "--backend is for exact",
+		     NULL);
+	expect_usage(ARGV("--sample", "-s", "ncalls", "-p", "7"), "sort key 'ncalls'",
+		     "for --sample");
+	expect_usage(ARGV("-s", "cumsamples", "-p", "7"), "sort key 'cumsamples'", NULL);
+	expect_usage(ARGV("--sample"), "nothing to trace", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_option),
 		cmocka_unit_test(test_missing_value),
 		cmocka_unit_test(test_parse_again),
+		cmocka_unit_test(test_sample_options),
+		cmocka_unit_test(test_sample_bad_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,9 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "profile.h"
+#include "pstats.h"
+#include "sample_pstats.h"
 #include "sampleprof.h"
 
 #define FFFD "\xef\xbf\xbd"
+#define PYTHON "/usr/bin/python3"
+#define DIR_MAX 1024
 #define CPU PYBPF_SAMPLE_CPU
 #define OFF PYBPF_SAMPLE_OFFCPU
 
@@ -277,6 +282,174 @@ static void test_stacks_by_thread(void **state)
 	sample_profile_free(&p);
 }
 
+/* ---- as cProfile figures (sample_pstats.c) ---- */
+
+/* Recursion (fib under fib), a pair repeated in one stack, recursion across
+ * functions (g -> fib -> g), both kinds in one stack, a truncated stack and
+ * an empty one. */
+static void build_for_pstats(struct sample_profile *sp)
+{
+	size_t t0, t1, m, f5, f6, g;
+
+	sample_profile_init(sp);
+	sp->pid = 77;
+	snprintf(sp->python_version, sizeof(sp->python_version), "3.11.2");
+	snprintf(sp->binary, sizeof(sp->binary), "/usr/bin/python3.11");
+	snprintf(sp->build, sizeof(sp->build), "static");
+	sp->wall_seconds = 2.5;
+	t0 = thread(sp, 1, "main");
+	t1 = thread(sp, 2, "worker");
+	m = frame(sp, "main.py", 1, "<module>", 10);
+	f5 = frame(sp, "main.py", 3, "fib", 5);
+	f6 = frame(sp, "main.py", 3, "fib", 6);
+	g = frame(sp, "main.py", 20, "g", 21);
+	size_t s0[] = { m, f5, f5, f6 }, s1[] = { m, g }, s2[] = { f5, g }, s4[] = { g, f5, g };
+
+	assert_int_equal(sample_profile_add(sp, t0, s0, 4, false, CPU, 4, 40), 0);
+	assert_int_equal(sample_profile_add(sp, t0, s0, 4, false, OFF, 1, 1000), 0);
+	assert_int_equal(sample_profile_add(sp, t1, s1, 2, false, OFF, 2, 500), 0);
+	assert_int_equal(sample_profile_add(sp, t0, s2, 2, true, CPU, 1, 10), 0);
+	assert_int_equal(sample_profile_add(sp, t0, NULL, 0, false, CPU, 3, 30), 0);
+	assert_int_equal(sample_profile_add(sp, t1, s4, 3, false, CPU, 1, 10), 0);
+}
+
+static void expect(const struct pybpf_stats *st, uint64_t samples, uint64_t tt, uint64_t ct,
+		   uint64_t off)
+{
+	assert_int_equal(st->ncalls, samples);
+	assert_int_equal(st->pcalls, samples);
+	assert_int_equal(st->tottime_ns, tt);
+	assert_int_equal(st->cumtime_ns, ct);
+	assert_int_equal(st->offcpu_ns, off);
+}
+
+static const struct pybpf_caller *caller_of(const struct pybpf_profile *p, size_t callee,
+					    size_t caller)
+{
+	for (size_t i = 0; i < p->funcs[callee].ncallers; i++) {
+		if (p->funcs[callee].callers[i].func == caller)
+			return &p->funcs[callee].callers[i];
+	}
+	fail_msg("%zu has no caller %zu", callee, caller);
+	return NULL;
+}
+
+static void test_to_profile(void **state)
+{
+	struct sample_profile sp;
+	struct pybpf_profile p;
+	long m, f, g;
+
+	(void)state;
+	build_for_pstats(&sp);
+	assert_int_equal(sample_profile_to_profile(&sp, &p), 0);
+	assert_int_equal(p.nfuncs, 3);
+	m = profile_find(&p, "main.py", 1, "<module>");
+	f = profile_find(&p, "main.py", 3, "fib");
+	g = profile_find(&p, "main.py", 20, "g");
+	assert_int_equal(m, 0);
+	assert_int_equal(f, 1);
+	assert_int_equal(g, 2);
+	expect(&p.funcs[m].st, 7, 0, 1540, 0);
+	expect(&p.funcs[f].st, 7, 1040, 1060, 1000);
+	expect(&p.funcs[g].st, 4, 520, 520, 500);
+	assert_int_equal(p.funcs[m].ncallers, 0);
+	assert_int_equal(p.funcs[f].ncallers, 3);
+	expect(&caller_of(&p, f, m)->st, 5, 0, 1040, 0);
+	expect(&caller_of(&p, f, f)->st, 5, 1040, 1040, 1000);
+	expect(&caller_of(&p, f, g)->st, 1, 0, 10, 0);
+	assert_int_equal(p.funcs[g].ncallers, 2);
+	expect(&caller_of(&p, g, m)->st, 2, 500, 500, 500);
+	expect(&caller_of(&p, g, f)->st, 2, 20, 20, 0);
+	/* Own time adds up to the time of every stack with a frame. */
+	assert_int_equal(profile_total_tt_ns(&p), 1560);
+	assert_int_equal(p.pid, 77);
+	assert_string_equal(p.python_version, "3.11.2");
+	assert_string_equal(p.binary, "/usr/bin/python3.11");
+	assert_string_equal(p.build, "static");
+	assert_string_equal(p.backend, "sampling");
+	assert_true(p.wall_seconds == 2.5);
+	profile_free(&p);
+	sample_profile_free(&sp);
+}
+
+static void test_to_profile_empty(void **state)
+{
+	struct sample_profile sp;
+	struct pybpf_profile p;
+
+	(void)state;
+	sample_profile_init(&sp);
+	thread(&sp, 1, "main");
+	frame(&sp, "a.py", 1, "unused", 1);
+	assert_int_equal(sample_profile_add(&sp, 0, NULL, 0, false, OFF, 5, 50), 0);
+	assert_int_equal(sample_profile_to_profile(&sp, &p), 0);
+	assert_int_equal(p.nfuncs, 0); /* a frame in no stack makes no entry */
+	profile_free(&p);
+	sample_profile_free(&sp);
+}
+
+/* The file pstats_write_file makes of it, as Python's pstats loads it. */
+static const char pstats_check[] =
+	"import io, pstats, sys\n"
+	"def t(ns): return ns / 1e9\n"
+	"M = ('main.py', 1, '<module>')\n"
+	"F = ('main.py', 3, 'fib')\n"
+	"G = ('main.py', 20, 'g')\n"
+	"exp = {\n"
+	"    M: (7, 7, t(0), t(1540), {}),\n"
+	"    F: (7, 7, t(1040), t(1060),\n"
+	"        {M: (5, 5, t(0), t(1040)), F: (5, 5, t(1040), t(1040)), G: (1, 1, t(0), t(10))}),\n"
+	"    G: (4, 4, t(520), t(520), {M: (2, 2, t(500), t(500)), F: (2, 2, t(20), t(20))}),\n"
+	"}\n"
+	"out = io.StringIO()\n"
+	"st = pstats.Stats(sys.argv[1], stream=out)\n"
+	"st.sort_stats('cumulative').print_stats()\n"
+	"st.print_callers()\n"
+	"st.print_callees()\n"
+	"ok = st.stats == exp and st.total_calls == 18 and st.prim_calls == 18\n"
+	"ok = ok and st.total_tt == t(0) + t(1040) + t(520)\n"
+	"if not ok:\n"
+	"    print('got', st.stats, 'expected', exp, sep='\\n', file=sys.stderr)\n"
+	"sys.exit(0 if ok else 1)\n";
+
+static void test_to_profile_python_pstats(void **state)
+{
+	char dir[DIR_MAX], script[PATH_MAX], prof[PATH_MAX], cmd[3 * PATH_MAX];
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	struct sample_profile sp;
+	struct pybpf_profile p;
+	FILE *f;
+	int status;
+
+	(void)state;
+	if (access(PYTHON, X_OK)) {
+		print_message("skipped: no %s to load the pstats file\n", PYTHON);
+		skip();
+	}
+	assert_true((size_t)snprintf(dir, sizeof(dir), "%s/test_sampleprof.XXXXXX", base) <
+		    sizeof(dir));
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, sizeof(script), "%s/check.py", dir);
+	snprintf(prof, sizeof(prof), "%s/out.prof", dir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	assert_true(fputs(pstats_check, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	build_for_pstats(&sp);
+	assert_int_equal(sample_profile_to_profile(&sp, &p), 0);
+	assert_int_equal(pstats_write_file(&p, prof), 0);
+	snprintf(cmd, sizeof(cmd), "%s -I '%s' '%s'", PYTHON, script, prof);
+	status = system(cmd);
+	assert_true(status != -1 && WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(unlink(script), 0);
+	assert_int_equal(unlink(prof), 0);
+	assert_int_equal(rmdir(dir), 0);
+	profile_free(&p);
+	sample_profile_free(&sp);
+}
+
 static void test_mode_names(void **state)
 {
 	(void)state;
@@ -298,6 +471,9 @@ int main(void)
 		cmocka_unit_test(test_many_stacks),
 		cmocka_unit_test(test_stacks_by_thread),
 		cmocka_unit_test(test_mode_names),
+		cmocka_unit_test(test_to_profile),
+		cmocka_unit_test(test_to_profile_empty),
+		cmocka_unit_test(test_to_profile_python_pstats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
