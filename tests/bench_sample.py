@@ -59,6 +59,10 @@ CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
              "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
              "BENCH_SAMPLE_SCALE": SCALE}
 
+# bpftrace -c wants a path that names one file (with a merged /usr, "chroot"
+# is /usr/sbin/chroot and /sbin/chroot).
+CHROOT = shutil.which("chroot", path=CLEAN_ENV["PATH"]) or "/usr/sbin/chroot"
+
 Config = collections.namedtuple("Config", "tool mode hz method")
 
 
@@ -80,7 +84,7 @@ class Target:
         self.inside_dir = "/tmp/" + os.path.basename(self.host_dir) if chroot else self.host_dir
 
     def argv(self, *args):
-        return (["chroot", self.chroot] if self.chroot else []) + [self.python, *args]
+        return ([CHROOT, self.chroot] if self.chroot else []) + [self.python, *args]
 
     def inside(self, name):
         return os.path.join(self.inside_dir, name)
@@ -140,7 +144,7 @@ def command(c, target, script, out):
                 "--folded", target.host(out), "--", *target.argv(target.inside(script))]
     if c.tool == "austin":
         cpu = ["-s"] if c.mode == "cpu" else []
-        return ["chroot", target.chroot, AUSTIN, "-i", str(round(1e6 / c.hz)), *cpu, "-o", target.inside(out),
+        return [CHROOT, target.chroot, AUSTIN, "-i", str(round(1e6 / c.hz)), *cpu, "-o", target.inside(out),
                 target.python, target.inside(script)]
     prog = "profile:hz:%d /pid == cpid/ { @[ustack] = count(); }" % c.hz
     return ["bpftrace", "-o", target.host(out), "-e", prog, "-c", shlex.join(target.argv(target.inside(script)))]
