@@ -209,6 +209,8 @@ static void test_titles_and_escaping(void **state)
 	sample_profile_init(&p);
 	build_profile(&p);
 	svg = write_svg(&p, getenv("PYBPF_FLAMEGRAPH_SVG"), path, &len);
+	if (!getenv("PYBPF_FLAMEGRAPH_SVG"))
+		unlink(path);
 	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
 		if (!strstr(svg, titles[i]))
 			fail_msg("missing %s", titles[i]);
@@ -222,8 +224,6 @@ static void test_titles_and_escaping(void **state)
 	assert_non_null(strstr(svg, "data-pybpf-ready"));
 	assert_null(strstr(svg, "http://www.w3.org/1999/xlink"));
 	free(svg);
-	if (!getenv("PYBPF_FLAMEGRAPH_SVG"))
-		unlink(path);
 	sample_profile_free(&p);
 }
 
