@@ -458,9 +458,9 @@ def test_chain_pstats(prof, interp, ws):
 
 
 def test_chain_flamegraph(prof, interp, ws):
-    """--flamegraph: well-formed XML, an <svg> root naming the chain's
-    functions; tests/integration/svg_screenshot.py renders it in headless
-    Chromium."""
+    """--flamegraph: well-formed XML, an <svg> root whose text holds the
+    chain's frames; tests/integration/svg_screenshot.py renders it in
+    headless Chromium (frames visible, its script ran)."""
     r = chain_run(prof, interp, ws)
     svg = r.host["svg"]
     root = ET.parse(svg).getroot()
@@ -472,8 +472,6 @@ def test_chain_flamegraph(prof, interp, ws):
     script = INTEGRATION / "svg_screenshot.py"
     if not script.exists():
         pytest.skip("no %s (the screenshot check)" % script)
-    if not (shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")):
-        pytest.skip("no Chromium on this machine for %s" % script.name)
     png = svg.with_suffix(".png")
     res = run([sys.executable, str(script), str(svg), str(png)], env=dict(os.environ))
     assert res.returncode == 0, res.describe()
@@ -503,6 +501,8 @@ def test_chain_speedscope(prof, interp, ws):
     if not script.exists():
         pytest.skip("no %s (the schema check)" % script)
     res = run([sys.executable, str(script), str(r.host["json"])], env=dict(os.environ))
+    if res.returncode == 77:  # the script's "python3-jsonschema is missing"
+        pytest.skip("validate_speedscope.py: " + (res.stderr.strip() or "python3-jsonschema is missing"))
     assert res.returncode == 0, res.describe()
 
 
