@@ -21,6 +21,7 @@
 
 /* Did not move in 3.9-3.15 (x86-64 GIL builds; offsetof() and live reads). */
 #define OB_TYPE 0x08
+#define TSTATE_INTERP 0x10 /* PyThreadState.interp */
 #define OB_SIZE 0x10 /* PyVarObject.ob_size (ints <=3.11), PyLongObject.lv_tag (3.12+) */
 #define MD_DICT 0x10 /* PyModuleObject.md_dict */
 #define TPFLAGS_INLINE_VALUES (1ull << 2) /* 3.13+ */
@@ -42,6 +43,7 @@
 #define ENTRY_CHUNK 128          /* dict entries copied per read */
 #define TYPE_CACHE 8
 #define USER_END 0x800000000000ull /* x86-64 user space ends below */
+#define WALK_TRIES 4             /* walks of a thread list that changed under us */
 
 enum keys_layout {
 	/* 3.9/3.10 (Objects/dict-common.h): dk_size 0x8, dk_nentries 0x20, indices
@@ -604,36 +606,41 @@ static bool seen(const uint64_t *addrs, size_t n, uint64_t a)
 	return false;
 }
 
-/* The thread states from head on: stops at the end, a loop, PYTHREADS_MAX
- * or an unreadable one (the list changed under us). */
-static size_t threads_walk(struct walk *w, uint64_t head, struct pythread *th, uint64_t *addrs)
+/* The thread states of interp, newest first, at most PYTHREADS_MAX. A
+ * thread that ends while we walk frees its state, whose next pointer then
+ * leads nowhere: the walk is clean only if it ends at NULL with every state
+ * naming interp. */
+static bool threads_walk(struct walk *w, uint64_t interp, struct pythread *th, uint64_t *addrs,
+			 size_t *n)
 {
 	const struct pybpf_offsets *o = w->off;
 	uint32_t span = o->tstate_next > o->tstate_thread_id ? o->tstate_next : o->tstate_thread_id;
 	bool has_native = o->tstate_native_tid != PYBPF_NO_OFFSET;
 	unsigned char buf[512];
-	size_t n = 0;
+	uint64_t ts;
 
+	*n = 0;
 	if (has_native && o->tstate_native_tid > span)
 		span = o->tstate_native_tid;
-	span += 8;
-	if (span > sizeof(buf))
-		return 0;
-	for (uint64_t ts = head; ts && n < PYTHREADS_MAX && !seen(addrs, n, ts);) {
+	span = (span > TSTATE_INTERP ? span : TSTATE_INTERP) + 8;
+	if (span > sizeof(buf) || !rd_u64(w, interp + o->interp_threads_head, &ts))
+		return false;
+	for (; ts; ts = get_u64(buf + o->tstate_next)) {
 		uint64_t native;
 
-		if (!rd(w, ts, buf, span))
-			break;
-		memset(&th[n], 0, sizeof(th[n]));
-		th[n].ident = get_u64(buf + o->tstate_thread_id);
+		if (*n == PYTHREADS_MAX)
+			return true;
+		if (seen(addrs, *n, ts) || !rd(w, ts, buf, span) ||
+		    get_u64(buf + TSTATE_INTERP) != interp)
+			return false;
+		memset(&th[*n], 0, sizeof(th[*n]));
+		th[*n].ident = get_u64(buf + o->tstate_thread_id);
 		native = has_native ? get_u64(buf + o->tstate_native_tid) : 0;
-		th[n].native_tid = native <= UINT32_MAX ? (uint32_t)native : 0;
-		addrs[n++] = ts;
-		ts = get_u64(buf + o->tstate_next);
+		th[*n].native_tid = native <= UINT32_MAX ? (uint32_t)native : 0;
+		addrs[(*n)++] = ts;
 	}
-	return n;
+	return true;
 }
-
 
 int pythreads_read(const struct python_target *t, const struct pybpf_offsets *off,
 		   struct pythread **out, size_t *n, struct pybpf_err *err)
@@ -643,6 +650,7 @@ int pythreads_read(const struct python_target *t, const struct pybpf_offsets *of
 		     t->minor < (int)(sizeof(layouts) / sizeof(layouts[0]));
 	uint64_t interp, head = 0, *addrs;
 	struct pythread *th;
+	int tries = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -667,7 +675,8 @@ int pythreads_read(const struct python_target *t, const struct pybpf_offsets *of
 			strerror(ENOMEM));
 		return -1;
 	}
-	*n = threads_walk(&w, head, th, addrs);
+	while (!threads_walk(&w, interp, th, addrs, n) && ++tries < WALK_TRIES)
+		;
 	free(addrs);
 	if (names) {
 		w.l = layouts[t->minor];
