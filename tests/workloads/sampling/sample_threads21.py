@@ -1,25 +1,34 @@
-"""Two threads running the same function, work(), on the same code path:
-thread "worker-2x" does 2N units of work, thread "worker-1x" N units, both
-started together. Under the GIL they take turns while both run, then
-worker-2x runs alone, so their CPU times are 2:1 by construction, whatever
-the scheduling and the number of cores (the thread waiting for the GIL is
-off the CPU).
+"""Two threads running the same function, work(), on the same code path,
+in lockstep rounds: in each round thread "worker-2x" calls work(2 * k) and
+thread "worker-1x" work(k), then both wait at a barrier, so their CPU times
+in work() are 2:1 by construction, whatever the scheduling, the GIL and the
+number of cores (a thread waiting for the GIL or at the barrier is off the
+CPU), and a machine that runs slower for a while slows both alike. k goes
+through 1..4 in a fixed irregular order, so that the rounds have no period
+a sampling clock could lock onto. Both workers are pinned to the same CPU
+(they take turns under the GIL anyway): on a VM whose two CPUs lose
+different amounts of time to the host, or to a busy sibling, the same work
+would otherwise cost the two threads different CPU times.
 
-usage: sample_threads21.py [--seconds S] [--wait]
+usage: sample_threads21.py [--seconds S] [--wait] [--cpu-file FILE]
 
-N is calibrated first, in the main thread, so that the 3N units take
-about S seconds (default 2, or SAMPLE_SECONDS). Prints "ready", then
-(--wait) blocks reading one line from stdin, runs the threads, prints
-"threads21 VALUE 2:1" (the same on every run) and exits 0."""
+The number of rounds is calibrated first, in the main thread, so that the
+run takes about S seconds (default 2, or SAMPLE_SECONDS). Prints "ready",
+then (--wait) blocks reading one line from stdin, runs the threads, prints
+"threads21 VALUE 2:1" (the same on every run) and exits 0. With --cpu-file,
+it also writes there, as JSON, the CPU seconds (time.thread_time) each
+worker spent in work(): what the kernel saw, to tell a sampler's error from
+a machine whose load made the CPU times drift from 2:1."""
 
 import argparse
+import json
 import os
 import sys
 import threading
 import time
 
-UNIT = 5000  # loop iterations per unit of work
-CALIBRATION_UNITS = 20
+UNIT = 2000  # loop iterations per unit of work
+CALIBRATION_UNITS = 50
 
 
 def work(units):
@@ -30,31 +39,51 @@ def work(units):
     return acc
 
 
-def worker(units, results, name, barrier):
-    barrier.wait()
-    results[name] = work(units)  # LINE:worker-calls-work
+def sizes(rounds):
+    """k for each round: 1..4 in an irregular order (a small LCG)."""
+    x, out = 7, []
+    for _ in range(rounds):
+        x = (x * 1103515245 + 12345) % 2147483648
+        out.append(1 + (x >> 16) % 4)
+    return out
+
+
+def worker(factor, ks, results, name, barrier, cpu_set):
+    os.sched_setaffinity(0, cpu_set)  # this thread only
+    value, cpu = None, 0.0
+    for k in ks:
+        start = time.thread_time()
+        value = work(factor * k)  # LINE:worker-calls-work
+        cpu += time.thread_time() - start
+        barrier.wait()
+    results[name] = value
+    results[name + " cpu"] = cpu
 
 
 def calibrate(seconds):
     start = time.thread_time()
     work(CALIBRATION_UNITS)
-    per_unit = max(1e-6, (time.thread_time() - start) / CALIBRATION_UNITS)
-    return max(1, int(seconds / (3 * per_unit)))
+    per_unit = max(1e-7, (time.thread_time() - start) / CALIBRATION_UNITS)
+    return max(1, int(seconds / (3 * 2.5 * per_unit)))  # 2.5 units in an average k
 
 
-def main(seconds, wait):
-    units = calibrate(seconds)
+def main(seconds, wait, cpu_file=None):
+    ks = sizes(calibrate(seconds))
     print("ready", flush=True)
     if wait and not sys.stdin.readline():
         sys.exit("sample_threads21: stdin closed before the go line")
     results, barrier = {}, threading.Barrier(2)
-    threads = [threading.Thread(target=worker, name=name, args=(n, results, name, barrier))
-               for name, n in (("worker-2x", 2 * units), ("worker-1x", units))]
+    cpu_set = {min(os.sched_getaffinity(0))}
+    threads = [threading.Thread(target=worker, name=name, args=(factor, ks, results, name, barrier, cpu_set))
+               for name, factor in (("worker-2x", 2), ("worker-1x", 1))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert results["worker-2x"] == results["worker-1x"], results
+    if cpu_file:
+        with open(cpu_file, "w") as f:
+            json.dump({name: results[name + " cpu"] for name in ("worker-2x", "worker-1x")}, f)
     print("threads21", results["worker-2x"], "2:1")
 
 
@@ -62,9 +91,10 @@ def parse():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--cpu-file")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = parse()
-    main(args.seconds, args.wait)
+    main(args.seconds, args.wait, args.cpu_file)
