@@ -73,6 +73,14 @@ struct {
 	__type(value, struct pybpf_sample_count);
 } sample_counts SEC(".maps");
 
+/* Keys of stacks stored for the first time: user space reads their code
+ * objects at once, while they are alive (one event per new stack, never
+ * one per sample). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} new_stacks SEC(".maps");
+
 /* Work space of one walk. Slot 0 serves the perf event, slot 1 the
  * iterator: a sleeping iterator may be interrupted by a perf sample. */
 enum { SLOT_CPU, SLOT_WALL, SLOT_NR };
@@ -276,6 +284,8 @@ static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __
 		count_loss(PYBPF_SLOSS_STACKS_FULL);
 		return 0;
 	}
+	if (!e)
+		bpf_ringbuf_output(&new_stacks, &id, sizeof(id), 0);
 	return id;
 }
 

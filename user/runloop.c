@@ -73,6 +73,16 @@ int runloop_set_tick(struct runloop *r, uint64_t period_ns)
 	return r->fds[RUNLOOP_TICK].fd < 0 ? -1 : 0;
 }
 
+void runloop_watch(struct runloop *r, int fd)
+{
+	r->fds[RUNLOOP_EXTRA].fd = fd;
+}
+
+bool runloop_extra_ready(const struct runloop *r)
+{
+	return r->fds[RUNLOOP_EXTRA].fd >= 0 && r->fds[RUNLOOP_EXTRA].revents;
+}
+
 static enum stop_reason read_signal(int fd)
 {
 	struct signalfd_siginfo si;
@@ -102,6 +112,7 @@ enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations)
 
 void runloop_close(struct runloop *r)
 {
+	r->fds[RUNLOOP_EXTRA].fd = -1; /* not ours */
 	for (int i = 0; i < RUNLOOP_NFDS; i++) {
 		if (r->fds[i].fd >= 0)
 			close(r->fds[i].fd);

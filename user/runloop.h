@@ -5,6 +5,7 @@
 #define PYBPF_RUNLOOP_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,7 +18,7 @@ enum stop_reason {
 	STOP_ERROR,
 };
 
-enum { RUNLOOP_SIGNALS, RUNLOOP_TARGET, RUNLOOP_DURATION, RUNLOOP_TICK, RUNLOOP_NFDS };
+enum { RUNLOOP_SIGNALS, RUNLOOP_TARGET, RUNLOOP_DURATION, RUNLOOP_TICK, RUNLOOP_EXTRA, RUNLOOP_NFDS };
 
 struct runloop {
 	struct pollfd fds[RUNLOOP_NFDS];
@@ -28,7 +29,12 @@ struct runloop {
 int runloop_open(struct runloop *r, pid_t pid, double duration);
 /* Also wakes up every period_ns. 0 or -1. */
 int runloop_set_tick(struct runloop *r, uint64_t period_ns);
-/* The next stop, or STOP_NONE for a tick (*expirations: ticks elapsed). */
+/* Also wakes up when fd is readable (not read: see runloop_extra_ready). */
+void runloop_watch(struct runloop *r, int fd);
+/* The watched descriptor was readable at the last wake-up. */
+bool runloop_extra_ready(const struct runloop *r);
+/* The next stop, or STOP_NONE for a tick or the watched descriptor
+ * (*expirations: ticks elapsed, 0 if none). */
 enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations);
 void runloop_close(struct runloop *r);
 /* Once the report is out, a further Ctrl-C may end pybpf-prof. */

@@ -27,6 +27,11 @@ struct sampler {
 	size_t niter_links, iter_cap;
 	size_t ncpus;
 	bool at_switch;
+	struct ring_buffer *new_stacks;
+	sampler_stack_fn new_fn; /* what sampler__consume_new calls, and its argument */
+	void *new_ctx;
+	int new_ret;
+	struct pybpf_sample_stack *stack_buf;
 };
 
 static bool samples_cpu(enum sample_mode m)
@@ -37,6 +42,23 @@ static bool samples_cpu(enum sample_mode m)
 static bool samples_offcpu(enum sample_mode m)
 {
 	return m != SAMPLE_MODE_CPU;
+}
+
+static int on_new_stack(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	__u64 id;
+
+	if (size < sizeof(id) || !s->new_fn || s->new_ret)
+		return 0;
+	memcpy(&id, data, sizeof(id));
+	if (bpf_map__lookup_elem(s->skel->maps.sample_stacks, &id, sizeof(id), s->stack_buf,
+				 sizeof(*s->stack_buf), 0))
+		return 0;
+	if (s->stack_buf->depth > PYBPF_SAMPLE_DEPTH)
+		s->stack_buf->depth = PYBPF_SAMPLE_DEPTH;
+	s->new_ret = s->new_fn(s->new_ctx, NULL, NULL, s->stack_buf);
+	return 0;
 }
 
 struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch,
@@ -74,6 +96,13 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 		err_set(err, "cannot load the sampling BPF programs: %s%s", strerror(ret),
 			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
 				      : bpf_hint_for(ret));
+		goto fail;
+	}
+	s->stack_buf = malloc(sizeof(*s->stack_buf));
+	s->new_stacks = ring_buffer__new(bpf_map__fd(s->skel->maps.new_stacks), on_new_stack, s,
+					 NULL);
+	if (!s->stack_buf || !s->new_stacks) {
+		err_set(err, "cannot read the sampler's new stacks: %s", strerror(errno));
 		goto fail;
 	}
 	return s;
@@ -281,6 +310,21 @@ int sampler__foreach_stack(struct sampler *s, sampler_stack_fn fn, void *ctx)
 	return ret;
 }
 
+int sampler__consume_new(struct sampler *s, sampler_stack_fn fn, void *ctx)
+{
+	s->new_fn = fn;
+	s->new_ctx = ctx;
+	s->new_ret = 0;
+	ring_buffer__consume(s->new_stacks);
+	s->new_fn = NULL;
+	return s->new_ret;
+}
+
+int sampler__new_stacks_fd(struct sampler *s)
+{
+	return s->new_stacks ? ring_buffer__epoll_fd(s->new_stacks) : -1;
+}
+
 uint64_t sampler__thread_state(struct sampler *s, uint32_t tid)
 {
 	__u64 ts = 0;
@@ -329,6 +373,8 @@ void sampler__close(struct sampler *s)
 	if (!s)
 		return;
 	sampler__stop(s);
+	ring_buffer__free(s->new_stacks);
+	free(s->stack_buf);
 	free(s->cpu_links);
 	free(s->iter_links);
 	sampler_bpf__destroy(s->skel);

@@ -42,6 +42,11 @@ int sampler__foreach(struct sampler *s, int pid, sampler_stack_fn fn, void *ctx)
 /* Calls fn for every distinct stack stored so far (key is NULL): to
  * resolve code objects while they are alive. */
 int sampler__foreach_stack(struct sampler *s, sampler_stack_fn fn, void *ctx);
+/* Calls fn for each stack stored for the first time since the last call
+ * (key and count are NULL). 0, or fn's first non-zero return. */
+int sampler__consume_new(struct sampler *s, sampler_stack_fn fn, void *ctx);
+/* A descriptor that polls readable when new stacks are waiting, or -1. */
+int sampler__new_stacks_fd(struct sampler *s);
 /* The PyThreadState the BPF side found for host TID tid, or 0. */
 uint64_t sampler__thread_state(struct sampler *s, uint32_t tid);
 void sampler__losses(struct sampler *s, struct sample_losses *out);

@@ -60,7 +60,7 @@ static uint64_t tstate_of(void *ctx, uint32_t tid)
 	return sampler__thread_state(ctx, tid);
 }
 
-/* Reads the code objects of every stack stored so far into the cache. */
+/* Reads the code objects of a stack into the cache. */
 static int warm_codes(void *ctx, const struct pybpf_sample_key *key,
 		      const struct pybpf_sample_count *count, const struct pybpf_sample_stack *st)
 {
@@ -73,9 +73,11 @@ static int warm_codes(void *ctx, const struct pybpf_sample_key *key,
 	return 0;
 }
 
+/* Reads the code objects of the stacks new since the last call, and the
+ * threads' names. */
 static void refresh(struct sampling *s)
 {
-	sampler__foreach_stack(s->sm, warm_codes, s);
+	sampler__consume_new(s->sm, warm_codes, s);
 	thread_names_refresh(&s->names, &s->t, &s->off, tstate_of, s->sm);
 }
 
@@ -122,8 +124,11 @@ static enum stop_reason run(struct sampling *s)
 		pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid, strerror(errno));
 		goto out;
 	}
+	runloop_watch(&r, sampler__new_stacks_fd(s->sm));
 	refresh(s);
 	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
+		if (runloop_extra_ready(&r))
+			sampler__consume_new(s->sm, warm_codes, s);
 		if (offcpu && ticks)
 			sampler__tick(s->sm, ticks * period);
 		since_refresh += ticks * period;
@@ -249,9 +254,15 @@ static int finish(struct sampling *s)
 
 	sampler__stop(s->sm);
 	refresh(s);
+	/* Any stack whose notice was lost (a full ring buffer), while the target lives. */
+	sampler__foreach_stack(s->sm, warm_codes, s);
 	sample_profile_init(&p);
 	fill_header(s, &p);
-	if (!d || sampler__foreach(s->sm, s->t.pid, add_stack, (d->s = s, d->p = &p, d))) {
+	if (d) {
+		d->s = s;
+		d->p = &p;
+	}
+	if (!d || sampler__foreach(s->sm, s->t.pid, add_stack, d)) {
 		pybpf_warn("cannot read all the samples: %s; printing what was read",
 			   strerror(ENOMEM));
 		ret = 1;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PY_DEBUG_COOKIE "xdebugpy"
@@ -204,7 +205,7 @@ static int detect_version(struct elf_file *ef, struct python_target *t, const ch
 	return 0;
 }
 
-int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n)
+static int read_proc_mem(pid_t pid, uint64_t addr, void *buf, size_t n)
 {
 	char path[64];
 	int fd, ret = 0;
@@ -217,6 +218,25 @@ int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n)
 		ret = errno ? -errno : -EIO;
 	close(fd);
 	return ret;
+}
+
+/* One system call per read (the sampler reads many small objects while the
+ * target runs); /proc/PID/mem where process_vm_readv is not allowed. */
+int python_target__read(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = n };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
+	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (got == (ssize_t)n)
+		return 0;
+	if (got >= 0)
+		return -EIO;
+	if (errno == ESRCH)
+		return -ENOENT; /* as /proc/PID/mem says of a process that is gone */
+	if (errno == EPERM || errno == ENOSYS)
+		return read_proc_mem(pid, addr, buf, n);
+	return -errno;
 }
 
 /* 3.13+ keep _Py_DebugOffsets at &_PyRuntime: check it names our version. */
