@@ -7,16 +7,20 @@ Prints "ready", then (--wait) blocks reading one line from stdin, then
 calls a() repeatedly for S seconds of wall time (default 2, or
 SAMPLE_SECONDS from the environment), or until SIGUSR1 arrives; prints
 "chain VALUE" (the same VALUE on every run) and exits with status N (0 by
-default). The lines the tests look for carry a "# LINE:" marker."""
+default). The lines the tests look for carry a "# LINE:" marker. It imports
+threading, so that the main thread has a Python name, MainThread, which a
+sampler can read."""
 
 import argparse
 import os
 import signal
 import sys
+import threading
 import time
 
 STOP = []
 SPINS = 20000
+MAIN_THREAD = threading.main_thread().name  # "MainThread" once threading is imported
 
 
 def c(n):
