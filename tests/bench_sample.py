@@ -194,22 +194,35 @@ def maps_memlock(pid):
     return sum(maps.values()) if maps else None
 
 
-def prog_stats(pid):
-    """{program name: (run_time_ns, run_cnt)} of the BPF programs pid holds
-    (the kernel counts them while kernel.bpf_stats_enabled is 1)."""
+def prog_ids(pid):
+    """{prog id: (run_time_ns, run_cnt)} of the BPF programs pid holds (the
+    kernel counts while kernel.bpf_stats_enabled is 1), from its fdinfo."""
     progs = {}
     for e in fdinfo(pid):
         if "prog_id" in e and "link_id" not in e and "run_cnt" in e:
             progs[int(e["prog_id"])] = (int(e.get("run_time_ns", "0")), int(e["run_cnt"]))
-    if not progs:
-        return {}
-    res = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
-    try:
-        names = {p["id"]: p.get("name", "?") for p in json.loads(res.stdout or "[]")}
-    except ValueError:
-        names = {}
+    return progs
+
+
+def prog_names(pid):
+    """{prog id: name} of the BPF programs pid holds (bpftool, one by one:
+    a listing of all fails when another program goes meanwhile)."""
+    names = {}
+    for prog_id in prog_ids(pid):
+        res = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(prog_id)], capture_output=True,
+                             text=True)
+        try:
+            names[prog_id] = json.loads(res.stdout)["name"]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return names
+
+
+def prog_stats(pid, names):
+    """{program name: (run_time_ns, run_cnt)}, read just before the end
+    (programs go with the profiler)."""
     out = {}
-    for prog_id, (ns, cnt) in progs.items():
+    for prog_id, (ns, cnt) in prog_ids(pid).items():
         name = names.get(prog_id, "prog %d" % prog_id)
         old = out.get(name, (0, 0))
         out[name] = (old[0] + ns, old[1] + cnt)
@@ -232,6 +245,7 @@ def run_one(c, target, script, out, want_progs=False):
     timer = threading.Timer(DEADLINE, lambda: os.killpg(proc.pid, signal.SIGKILL))
     timer.start()
     started_cpu = t_start = None
+    names = {}
     try:
         for line in proc.stderr:
             line = line.rstrip("\n")
@@ -241,6 +255,8 @@ def run_one(c, target, script, out, want_progs=False):
                     started_cpu = task_cpu_ns(proc.pid)
                     r.maps = maps_memlock(proc.pid)
                     r.cpu_setup = started_cpu / 1e9 if started_cpu is not None else None
+                    if want_progs:
+                        names = prog_names(proc.pid)
             elif line.startswith("BENCH_ELAPSED="):
                 r.elapsed = float(line.split("=", 1)[1])
                 if c.tool != "untraced" and started_cpu is not None and t_start is not None:
@@ -249,7 +265,7 @@ def run_one(c, target, script, out, want_progs=False):
                     if now is not None and wall > 0:
                         r.cpu_run = 100.0 * (now - started_cpu) / 1e9 / wall
                     if want_progs:
-                        r.progs = prog_stats(proc.pid)
+                        r.progs = prog_stats(proc.pid, names)
             elif line.startswith("BENCH_SWITCHES="):
                 r.switches = int(line.split("=", 1)[1])
             else:
