@@ -134,7 +134,7 @@ bench: pybpf-prof provision
 
 # The host's Python (Debian 3.11) has no usable entry probe: the example first
 # uses Debian bullseye's python3.9, whose probes fire (tests/provision.sh
-# fetches it), then the host's Python with the eval-frame backend.
+# fetches it), then the host's Python with the eval-frame backend, then samples it.
 example: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/provision.sh bullseye
@@ -142,6 +142,10 @@ example: deps
 	./pybpf-prof --limit 15 -o $(OUTPUT)/example.prof -- "$$PYBPF_PY39" examples/workload.py
 	@echo; echo '== The same workload on the host Python, with the eval-frame backend and --latency:'
 	$(Q)./pybpf-prof --backend evalframe --latency --limit 5 -- /usr/bin/python3 examples/workload.py
+	@echo; echo '== Sampling it instead (--sample: low overhead, for production), with a flame graph:'
+	$(Q)./pybpf-prof --sample --hz 999 --limit 5 --flamegraph $(OUTPUT)/example.svg \
+		-- /usr/bin/python3 examples/workload.py
+	@echo "(flame graph: $(OUTPUT)/example.svg)"
 
 clean:
 	$(call msg,CLEAN)

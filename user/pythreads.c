@@ -581,7 +581,7 @@ static void names_fill(struct walk *w, uint64_t interp, struct pythread *th, siz
 	uint64_t modules, threading, md_dict, active;
 	struct table t;
 
-	if (!rd_u64(w, interp + w->l.interp_modules, &modules) ||
+	if (!n || !rd_u64(w, interp + w->l.interp_modules, &modules) ||
 	    !(threading = dict_find_str(w, modules, "threading")) ||
 	    !rd_u64(w, threading + MD_DICT, &md_dict) ||
 	    !(active = dict_find_str(w, md_dict, "_active")) || !table_of_dict(w, active, &t))

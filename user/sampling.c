@@ -21,9 +21,9 @@
 #include "threadnames.h"
 
 #define NSEC_PER_SEC 1000000000ull
-/* How often code objects and thread names are read during the run: soon
- * enough to catch most before they are freed or their thread ends. */
-#define REFRESH_NS (200ull * 1000000ull)
+/* How often thread names are read during the run: soon enough to catch
+ * most threads before they end (code objects are read as stacks appear). */
+#define REFRESH_NS (500ull * 1000000ull)
 #define MAX_RATE_FILE "/proc/sys/kernel/perf_event_max_sample_rate"
 
 struct sampling {

@@ -67,6 +67,9 @@ static void name_one(struct thread_names *tn, const struct python_target *t,
 	if (py) {
 		snprintf(e->name, sizeof(e->name), "%s", py);
 		e->python = 1;
+	} else if (ts && tid == (uint32_t)t->pid) {
+		/* threading's name for it, before (or without) threading imported */
+		snprintf(e->name, sizeof(e->name), "MainThread");
 	} else if (!e->name[0]) {
 		read_os_name(t->pid, tid, e->name, sizeof(e->name));
 	}
