@@ -128,6 +128,8 @@ test: deps
 
 # Austin (a peer of the sampling mode) is optional: without it its rows say n/a.
 bench: pybpf-prof provision
+	$(Q)command -v bpftrace >/dev/null || apt-get install -y -q bpftrace >/dev/null || \
+		echo 'bench: no bpftrace: its rows will say n/a'
 	$(Q)status=0; $(PYTHON) tests/bench.py || status=1; \
 	tests/provision.sh austin || echo 'bench: no Austin in the sid chroot: its rows will say n/a'; \
 	$(PYTHON) tests/bench_sample.py || status=1; exit $$status

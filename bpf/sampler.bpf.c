@@ -317,6 +317,17 @@ int pys_cpu_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* A thread waiting for a CPU is off it, unless it is waiting because this
+ * tick's own thread took its CPU: then it was queued by the very switch
+ * that let this tick run (same run-queue clock reading). */
+static __always_inline bool preempted_by_tick(struct task_struct *task)
+{
+	struct task_struct *me = bpf_get_current_task_btf();
+
+	return task->__state == TASK_RUNNING && task->sched_info.last_queued &&
+	       task->sched_info.last_queued == me->sched_info.last_arrival;
+}
+
 SEC("iter.s/task")
 int pys_wall_tick(struct bpf_iter__task *ctx)
 {
@@ -326,8 +337,8 @@ int pys_wall_tick(struct bpf_iter__task *ctx)
 	__u32 pid, tid;
 	__u64 ns = tick_ns;
 
-	if (!task || task->__state == TASK_RUNNING || task->flags & PF_EXITING)
-		return 0; /* on a CPU or runnable: the perf events count it */
+	if (!task || task->on_cpu || task->flags & PF_EXITING || preempted_by_tick(task))
+		return 0; /* on a CPU: the perf events count it */
 	pid = task->tgid;
 	tid = task->pid;
 	t = bpf_map_lookup_elem(&sample_targets, &pid);
@@ -346,7 +357,7 @@ int pys_wall_tick(struct bpf_iter__task *ctx)
 }
 
 /* The alternative design, kept for the benchmark (--offcpu-method switch):
- * the stack is walked at every switch out of a target thread that blocks,
+ * the stack is walked at every switch out of a target thread,
  * and the time until it runs again is added to it. Exact off-CPU time, but
  * a cost per context switch, which grows with the target's switch rate. */
 struct switch_out {
@@ -368,7 +379,7 @@ int BPF_PROG(pys_switch, bool preempt, struct task_struct *prev, struct task_str
 	struct pybpf_sample_target *t = bpf_map_lookup_elem(&sample_targets, &pid);
 	struct switch_out out = {}, *in;
 
-	if (t && prev->__state != TASK_RUNNING) {
+	if (t) {
 		out.stack_id = store_stack(t, tid, prev->thread.fsbase, NULL, SLOT_CPU);
 		out.t_out = bpf_ktime_get_ns();
 		if (out.stack_id)

@@ -3,8 +3,9 @@ frames and that its script ran.
 
 usage: svg_screenshot.py GRAPH.svg OUT.png [--min-fraction F]
 
-1. `chromium --headless ... --screenshot=OUT.png --window-size=1200,800`:
-   the PNG must exist, decode (zlib, stdlib only) and have at least F
+1. `chromium --headless ... --screenshot=OUT.png --window-size=1200,H`,
+   H the graph's own height (at least 800, at most 8000), so that the whole
+   graph is in the picture, deep stacks included: the PNG must exist, decode (zlib, stdlib only) and have at least F
    (default 0.02) of its pixels in the frame colours: warm (red to yellow,
    on-CPU) or blue (off-CPU); the background, text and borders are white,
    grey or black and do not count.
@@ -20,6 +21,7 @@ of figures on stdout, or 1 with a one-line reason on stderr.
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import signal
 import struct
@@ -30,6 +32,16 @@ import zlib
 
 TIMEOUT = 120  # seconds for one Chromium run (the first start is the slowest)
 WINDOW = (1200, 800)
+MAX_HEIGHT = 8000
+
+
+def window_for(svg):
+    """The window that shows the whole graph: its root element's height."""
+    with open(svg, "rb") as f:
+        head = f.read(4096).decode(errors="replace")
+    m = re.search(r'<svg[^>]*\sheight="(\d+)', head)
+    height = int(m.group(1)) if m else WINDOW[1]
+    return WINDOW[0], max(WINDOW[1], min(height, MAX_HEIGHT))
 
 
 class CheckFailed(Exception):
@@ -152,7 +164,7 @@ def check(svg, png, min_fraction):
     if os.path.exists(png):
         os.unlink(png)
     run_chromium(chromium, ["--screenshot=" + os.path.abspath(png),
-                            "--window-size=%d,%d" % WINDOW], svg)
+                            "--window-size=%d,%d" % window_for(svg)], svg)
     if not os.path.isfile(png) or os.path.getsize(png) == 0:
         raise CheckFailed("chromium wrote no screenshot at %s" % png)
     with open(png, "rb") as f:
