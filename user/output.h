@@ -18,6 +18,15 @@ extern const struct sample_writer output_folded;
 extern const struct sample_writer output_flamegraph;
 extern const struct sample_writer output_speedscope;
 
+/* Writes the whole file to f: 0, or -errno. */
+typedef int (*output_write_fn)(FILE *f, const void *arg);
+
+/* Writes path with write(f, arg): complete, or -errno with nothing left but
+ * what could be written (a partial file is removed). A regular file is
+ * replaced by rename from a synced temporary file beside it; a device or
+ * FIFO is written in place. */
+int output_write_atomic(const char *path, output_write_fn write, const void *arg);
+
 /* Writes p to path with w: complete, or -errno with nothing left but
  * what could be written (a partial file is removed). */
 int output_write_file(const struct sample_writer *w, const struct sample_profile *p,
