@@ -16,6 +16,30 @@
 #define TEMP_SUFFIX ".tmpXXXXXX"
 #define TEMP_ATTEMPTS 100
 
+/* The error of a failed stdio call: stdio need not set errno. */
+static int stdio_error(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+void sink_put(struct sink *out, const char *s)
+{
+	if (out->err)
+		return;
+	errno = 0;
+	if (fputs(s, out->f) == EOF)
+		out->err = stdio_error();
+}
+
+void sink_putc(struct sink *out, char c)
+{
+	if (out->err)
+		return;
+	errno = 0;
+	if (fputc(c, out->f) == EOF)
+		out->err = stdio_error();
+}
+
 /* Writes the six X of tmp's suffix from the clock, the PID and the attempt. */
 static void temp_name(char *tmp, unsigned int attempt)
 {
@@ -63,12 +87,12 @@ static int write_fd(output_write_fn write, const void *arg, int fd, bool sync)
 	err = write(f, arg);
 	errno = 0;
 	if (!err && fflush(f))
-		err = errno > 0 ? -errno : -EIO;
+		err = stdio_error();
 	if (!err && sync && fsync(fd))
 		err = -errno;
 	errno = 0;
 	if (fclose(f) && !err)
-		err = errno > 0 ? -errno : -EIO;
+		err = stdio_error();
 	return err;
 }
 

@@ -18,6 +18,16 @@ extern const struct sample_writer output_folded;
 extern const struct sample_writer output_flamegraph;
 extern const struct sample_writer output_speedscope;
 
+/* An output stream and its first error: writing stops there. */
+struct sink {
+	FILE *f;
+	int err; /* 0 or a negative errno */
+};
+
+/* Writes s (or c) to out->f unless an earlier write failed; a failure is kept in out->err. */
+void sink_put(struct sink *out, const char *s);
+void sink_putc(struct sink *out, char c);
+
 /* Writes the whole file to f: 0, or -errno. */
 typedef int (*output_write_fn)(FILE *f, const void *arg);
 
