@@ -94,7 +94,7 @@ static void test_frame_index_grows(void **state)
 		assert_int_equal(frame(&p, "m.py", i / 3, name, i % 3), (size_t)i);
 	}
 	assert_int_equal(p.nframes, 3000);
-	assert_true(p.frame_index_cap >= 2 * p.nframes);
+	assert_true(p.frame_index.cap >= 2 * p.nframes);
 	sample_profile_free(&p);
 }
 
