@@ -3,10 +3,18 @@
 #ifndef PYBPF_BPFUTIL_H
 #define PYBPF_BPFUTIL_H
 
+#include <stddef.h>
+
+#include "log.h"
 #include "pybpf.h"
 
 /* libbpf's messages go to stderr only with -v. */
 void bpfutil_quiet_libbpf(void);
+/* Readies libbpf (quiet unless -v) and counts the possible CPUs into
+ * *ncpus. 0, or -1 with err set. */
+int bpfutil_start(size_t *ncpus, struct pybpf_err *err);
+/* Sets err for a skeleton load of `what` that failed with errno e. */
+void bpfutil_load_failed(struct pybpf_err *err, const char *what, int e);
 /* " (hint: ...)" for an errno whose cause is known, else "". */
 const char *bpf_hint_for(int err);
 /* The smallest span covering the given field offsets (PYBPF_NO_OFFSET: none). */

@@ -45,19 +45,13 @@ static int attach_always(struct bpf_program *prog, struct bpf_link **link, const
 struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
-	int ret;
 
 	if (!tr) {
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	bpfutil_quiet_libbpf();
-	ret = libbpf_num_possible_cpus();
-	if (ret < 0) {
-		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
+	if (bpfutil_start(&tr->ncpus, err))
 		goto fail;
-	}
-	tr->ncpus = (size_t)ret;
 	tr->skel = pybpf_bpf__open();
 	if (!tr->skel) {
 		err_set(err, "cannot open the BPF programs: %s", strerror(errno));
@@ -68,10 +62,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 	if (!latency)
 		bpf_map__set_max_entries(tr->skel->maps.latency, 1);
 	if (pybpf_bpf__load(tr->skel)) {
-		ret = errno;
-		err_set(err, "cannot load the BPF programs: %s%s", strerror(ret),
-			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
-				      : bpf_hint_for(ret));
+		bpfutil_load_failed(err, "BPF programs", errno);
 		goto fail;
 	}
 	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
