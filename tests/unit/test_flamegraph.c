@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "sampleprof_fixture.h"
 
 #define CPU PYBPF_SAMPLE_CPU
 #define OFF PYBPF_SAMPLE_OFFCPU
@@ -72,23 +73,6 @@ static void check_xml_and_remove(const char *path)
 static double distance(double a, double b)
 {
 	return a > b ? a - b : b - a;
-}
-
-static size_t frame(struct sample_profile *p, const char *file, int32_t first, const char *name,
-		    int32_t line)
-{
-	long i = sample_profile_frame(p, file, first, name, line);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
-static size_t thread(struct sample_profile *p, uint32_t tid, const char *name)
-{
-	long i = sample_profile_thread(p, tid, name);
-
-	assert_true(i >= 0);
-	return (size_t)i;
 }
 
 static void header(struct sample_profile *p)

@@ -4,8 +4,10 @@
 #define PYBPF_TESTUTIL_H
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +30,48 @@ static inline char *test_read_file(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* Makes a fresh directory $TMPDIR/<prefix>.XXXXXX (or under /tmp) into dir. */
+static inline void test_make_tmpdir(char *dir, size_t n, const char *prefix)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	assert_true((size_t)snprintf(dir, n, "%s/%s.XXXXXX", base, prefix) < n);
+	assert_non_null(mkdtemp(dir));
+}
+
+/* Number of entries in dir other than . and .. */
+static inline int test_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* Removes dir and what the tests put in it (files and empty directories). */
+static inline void test_remove_tmpdir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path))
+			rmdir(path);
+	}
+	closedir(d);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 /* The PID of a child that has exited and been reaped: no such process. */
