@@ -451,33 +451,10 @@ struct child_report {
 static pid_t start_child(const char *root, const char *exe, char *line, int n)
 {
 	const char *argv[] = { "chroot", root, exe, "-c", child_code, NULL };
-	const char **args = root[0] ? argv : argv + 2;
-	int fds[2];
-	pid_t pid;
-	FILE *f;
+	char what[PATH_MAX + 64];
 
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(args[0], (char *const *)args);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(f);
-	line[0] = '\0';
-	if (!fgets(line, n, f)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fclose(f);
-		fail_msg("%s%s did not start", root, exe);
-	}
-	fclose(f);
-	return pid;
+	snprintf(what, sizeof(what), "%s%s", root, exe);
+	return spawn_argv(root[0] ? argv : argv + 2, what, line, n);
 }
 
 static bool parse_report(const char *line, struct child_report *r)

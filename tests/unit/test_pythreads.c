@@ -542,38 +542,20 @@ struct pychild {
 static void pychild_spawn(const struct interp_paths *p, const char *script, struct pychild *c,
 			  char *line, int len)
 {
-	int in[2], out[2];
-	FILE *f;
+	char *argv[] = { (char *)p->exe, "-I", "-c", (char *)script, NULL };
+	char *envp[] = { NULL };
+	struct test_child tc;
 
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (!c->pid) {
-		char *argv[] = { (char *)p->exe, "-I", "-c", (char *)script, NULL };
-		char *envp[] = { NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		if (p->root[0] && (chroot(p->root) || chdir("/")))
-			_exit(126);
-		execve(p->exe, argv, envp);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in = in[1];
-	f = fdopen(out[0], "r");
-	assert_non_null(f);
+	test_child_start(&tc, p->root, argv, envp);
+	c->pid = tc.pid;
+	c->in = tc.in;
 	line[0] = '\0';
-	if (!fgets(line, len, f) || strncmp(line, "ready", 5)) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-		fclose(f);
+	if (!fgets(line, len, tc.out) || strncmp(line, "ready", 5)) {
+		test_child_kill(&tc);
+		fclose(tc.out);
 		fail_msg("%s%s did not start: '%s'", p->root, p->exe, line);
 	}
-	fclose(f);
+	fclose(tc.out);
 }
 
 static void pychild_start(const struct interp_paths *p, struct pychild *c)

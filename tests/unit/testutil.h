@@ -4,10 +4,13 @@
 #define PYBPF_TESTUTIL_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,10 +103,10 @@ static inline int count_open_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-/* Starts `python -c code` with its stdout on a pipe and reads its first
- * line (the readiness handshake) into line; fails the test, killing the
- * child, if no line comes. Returns the child's pid. */
-static inline pid_t spawn_python(const char *python, const char *code, char *line, int n)
+/* Starts argv (searched in PATH) with its stdout on a pipe and reads its
+ * first line (the readiness handshake) into line; fails the test, killing
+ * the child, if no line comes ("<what> did not start"). The child's pid. */
+static inline pid_t spawn_argv(const char *const argv[], const char *what, char *line, int n)
 {
 	int fds[2];
 	pid_t pid;
@@ -116,7 +119,7 @@ static inline pid_t spawn_python(const char *python, const char *code, char *lin
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execl(python, python, "-c", code, (char *)NULL);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -127,10 +130,62 @@ static inline pid_t spawn_python(const char *python, const char *code, char *lin
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		fclose(f);
-		fail_msg("%s did not start", python);
+		fail_msg("%s did not start", what);
 	}
 	fclose(f);
 	return pid;
+}
+
+/* spawn_argv() of `python -c code`. */
+static inline pid_t spawn_python(const char *python, const char *code, char *line, int n)
+{
+	const char *argv[] = { python, "-c", code, NULL };
+
+	return spawn_argv(argv, python, line, n);
+}
+
+/* A child with its stdin and stdout on pipes. */
+struct test_child {
+	pid_t pid;
+	int in;    /* its stdin */
+	FILE *out; /* its stdout */
+};
+
+/* Starts argv (argv[0] a path, inside root unless root is "") with its stdin
+ * and stdout on pipes, killed if this process dies; envp NULL keeps ours. */
+static inline void test_child_start(struct test_child *c, const char *root, char *const argv[],
+				    char *const envp[])
+{
+	int in[2], out[2];
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (!c->pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		if (root[0] && (chroot(root) || chdir("/")))
+			_exit(126);
+		if (envp)
+			execve(argv[0], argv, envp);
+		else
+			execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in = in[1];
+	c->out = fdopen(out[0], "r");
+	assert_non_null(c->out);
+}
+
+/* Kills and reaps a child that did not start as it should. */
+static inline void test_child_kill(const struct test_child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
 }
 
 #endif
