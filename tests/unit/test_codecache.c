@@ -582,7 +582,7 @@ static void test_live(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[6 + sizeof(interps) / sizeof(interps[0])] = {
+	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_made_up_code),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bounds),
@@ -591,9 +591,7 @@ int main(void)
 		cmocka_unit_test(test_new_refuses_bad_offsets),
 	};
 
-	for (size_t i = 0; i < sizeof(interps) / sizeof(interps[0]); i++) {
-		tests[6 + i] = (struct CMUnitTest){ .name = interps[i].name, .test_func = test_live,
-						    .initial_state = (void *)&interps[i] };
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_group_with_table("test_codecache", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_live, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

@@ -939,18 +939,11 @@ int main(void)
 		cmocka_unit_test(test_fake_guardian),
 		cmocka_unit_test(test_fake_target_exits_first),
 	};
-	enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]), NREAL = sizeof(interps) / sizeof(interps[0]) };
-	struct CMUnitTest tests[NFIXED + NREAL];
-
-	memcpy(tests, fixed, sizeof(fixed));
-	for (size_t i = 0; i < NREAL; i++) {
-		tests[NFIXED + i] = (struct CMUnitTest){ .name = interps[i].test_name,
-							 .test_func = test_real_python,
-							 .initial_state = (void *)&interps[i] };
-	}
 	/* Writes to a child that died must fail a test, not kill the binary;
 	 * and a hang anywhere (say, a guardian that never exits) ends it. */
 	signal(SIGPIPE, SIG_IGN);
 	alarm(300);
-	return _cmocka_run_group_tests("test_evalhook", tests, NFIXED + NREAL, NULL, NULL);
+	return run_group_with_table("test_evalhook", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_real_python, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

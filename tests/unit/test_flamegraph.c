@@ -109,6 +109,15 @@ static void build_profile(struct sample_profile *p)
 	assert_int_equal(sample_profile_add(p, t1, &odd, 1, false, OFF, 5, 0), 0);
 }
 
+/* build_profile() into p, drawn: the SVG's text, its file's name in path. */
+static char *draw_profile(struct sample_profile *p, const char *keep_path, char *path,
+			  size_t *len)
+{
+	sample_profile_init(p);
+	build_profile(p);
+	return write_svg(p, keep_path, path, len);
+}
+
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -190,9 +199,7 @@ static void test_titles_and_escaping(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, getenv("PYBPF_FLAMEGRAPH_SVG"), path, &len);
+	svg = draw_profile(&p, getenv("PYBPF_FLAMEGRAPH_SVG"), path, &len);
 	if (!getenv("PYBPF_FLAMEGRAPH_SVG"))
 		unlink(path);
 	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
@@ -219,9 +226,7 @@ static void test_well_formed(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	free(svg);
 	sample_profile_free(&p);
 	check_xml_and_remove(path);
@@ -255,9 +260,7 @@ static void test_widths_proportional(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	unlink(path);
 	for (const char *s = strstr(svg, GROUP); s; s = strstr(s + 1, GROUP)) {
 		struct drawn *f = &all[n++];
@@ -289,9 +292,7 @@ static void test_colours(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	unlink(path);
 	find_frame(svg, "main (app.py:10)", &f);
 	assert_true(warm(&f));

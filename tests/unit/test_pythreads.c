@@ -731,17 +731,10 @@ int main(void)
 		cmocka_unit_test(test_fake_errors),
 		cmocka_unit_test(test_real_changing_target),
 	};
-	enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
-	enum { NREAL = sizeof(interps) / sizeof(interps[0]) };
-	struct CMUnitTest tests[NFIXED + NREAL];
 
-	memcpy(tests, fixed, sizeof(fixed));
-	for (size_t i = 0; i < NREAL; i++) {
-		tests[NFIXED + i] = (struct CMUnitTest){ .name = interps[i].test_name,
-							 .test_func = test_real_python,
-							 .initial_state = (void *)&interps[i] };
-	}
 	signal(SIGPIPE, SIG_IGN);
 	alarm(120);
-	return _cmocka_run_group_tests("test_pythreads", tests, NFIXED + NREAL, NULL, NULL);
+	return run_group_with_table("test_pythreads", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_real_python, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

@@ -77,6 +77,31 @@ static inline void test_remove_tmpdir(const char *dir)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* Runs fixed[] and then fn once per item of a table as one cmocka group:
+ * n items of `size` bytes, each with its test name as its first member
+ * (a const char *) and given to fn as its state. */
+static inline int run_group_with_table(const char *group, const struct CMUnitTest *fixed,
+				       size_t nfixed, CMUnitTestFunction fn, const void *items,
+				       size_t n, size_t size)
+{
+	struct CMUnitTest *tests = calloc(nfixed + n, sizeof(*tests));
+	int failed;
+
+	if (!tests)
+		return 1;
+	memcpy(tests, fixed, nfixed * sizeof(*tests));
+	for (size_t i = 0; i < n; i++) {
+		const void *item = (const char *)items + i * size;
+
+		tests[nfixed + i] = (struct CMUnitTest){ .name = *(const char *const *)item,
+							 .test_func = fn,
+							 .initial_state = (void *)item };
+	}
+	failed = _cmocka_run_group_tests(group, tests, nfixed + n, NULL, NULL);
+	free(tests);
+	return failed;
+}
+
 /* The PID of a child that has exited and been reaped: no such process. */
 static inline pid_t gone_pid(void)
 {
