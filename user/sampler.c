@@ -328,17 +328,9 @@ uint64_t sampler__thread_state(struct sampler *s, uint32_t tid)
 
 void sampler__losses(struct sampler *s, struct sample_losses *out)
 {
-	uint64_t *vals = calloc(s->ncpus, sizeof(*vals));
 	uint64_t sum[PYBPF_SLOSS_NR] = { 0 };
 
-	for (__u32 k = 0; vals && k < PYBPF_SLOSS_NR; k++) {
-		if (bpf_map__lookup_elem(s->skel->maps.sample_losses, &k, sizeof(k), vals,
-					 s->ncpus * sizeof(*vals), 0))
-			continue;
-		for (size_t c = 0; c < s->ncpus; c++)
-			sum[k] += vals[c];
-	}
-	free(vals);
+	bpfutil_sum_percpu(s->skel->maps.sample_losses, s->ncpus, sum, PYBPF_SLOSS_NR);
 	out->no_tstate = sum[PYBPF_SLOSS_NO_TSTATE];
 	out->read_errors = sum[PYBPF_SLOSS_READ];
 	out->stacks_full = sum[PYBPF_SLOSS_STACKS_FULL];

@@ -395,18 +395,9 @@ static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size, in
 
 static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 {
-	uint64_t *vals = calloc(tr->ncpus, sizeof(*vals)), sum[PYBPF_LOSS_NR] = { 0 };
+	uint64_t sum[PYBPF_LOSS_NR] = { 0 };
 
-	if (!vals)
-		return;
-	for (__u32 k = 0; k < PYBPF_LOSS_NR; k++) {
-		if (bpf_map__lookup_elem(tr->skel->maps.losses, &k, sizeof(k), vals,
-					 tr->ncpus * sizeof(*vals), 0))
-			continue;
-		for (size_t c = 0; c < tr->ncpus; c++)
-			sum[k] += vals[c];
-	}
-	free(vals);
+	bpfutil_sum_percpu(tr->skel->maps.losses, tr->ncpus, sum, PYBPF_LOSS_NR);
 	l->unpaired_returns += sum[PYBPF_LOSS_UNPAIRED_RETURN];
 	l->unpaired_calls += sum[PYBPF_LOSS_UNPAIRED_CALL];
 	l->depth_overflow += sum[PYBPF_LOSS_DEPTH];
