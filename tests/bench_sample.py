@@ -150,18 +150,35 @@ def command(c, target, script, out):
     return ["bpftrace", "-o", target.host(out), "-e", prog, "-c", shlex.join(target.argv(target.inside(script)))]
 
 
-def task_cpu_ns(pid):
-    """CPU time of pid's own threads so far (not its children's), in ns."""
-    total = 0
+def proc_dir_texts(pid, subdir, leaf=None):
+    """The text of /proc/pid/subdir/NAME (/proc/pid/subdir/NAME/leaf with a
+    leaf) for each entry that could be read, or None if pid is gone."""
+    base = "/proc/%d/%s" % (pid, subdir)
     try:
-        tasks = os.listdir("/proc/%d/task" % pid)
+        names = os.listdir(base)
     except OSError:
         return None
-    for tid in tasks:
+    texts = []
+    for name in names:
+        path = os.path.join(base, name, leaf) if leaf else os.path.join(base, name)
         try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
+            with open(path) as f:
+                texts.append(f.read())
+        except OSError:
+            pass
+    return texts
+
+
+def task_cpu_ns(pid):
+    """CPU time of pid's own threads so far (not its children's), in ns."""
+    texts = proc_dir_texts(pid, "task", "schedstat")
+    if texts is None:
+        return None
+    total = 0
+    for text in texts:
+        try:
+            total += int(text.split()[0])
+        except (ValueError, IndexError):
             pass
     return total
 
@@ -170,21 +187,13 @@ def fdinfo(pid):
     """[{field: value}] of pid's file descriptors (BPF maps, programs and
     links among them: map_id, prog_id, link_id, memlock, run_time_ns...)."""
     found = []
-    try:
-        names = os.listdir("/proc/%d/fdinfo" % pid)
-    except OSError:
-        return found
-    for name in names:
-        try:
-            with open("/proc/%d/fdinfo/%s" % (pid, name)) as f:
-                fields = {}
-                for line in f:
-                    key, sep, value = line.partition(":")
-                    if sep:
-                        fields[key.strip()] = value.strip()
-                found.append(fields)
-        except OSError:
-            pass
+    for text in proc_dir_texts(pid, "fdinfo") or []:
+        fields = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        found.append(fields)
     return found
 
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <bpf/libbpf.h>
 
@@ -20,6 +22,40 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 void bpfutil_quiet_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+int bpfutil_start(size_t *ncpus, struct pybpf_err *err)
+{
+	int ret;
+
+	bpfutil_quiet_libbpf();
+	ret = libbpf_num_possible_cpus();
+	if (ret < 0) {
+		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
+		return -1;
+	}
+	*ncpus = (size_t)ret;
+	return 0;
+}
+
+void bpfutil_load_failed(struct pybpf_err *err, const char *what, int e)
+{
+	err_set(err, "cannot load the %s: %s%s", what, strerror(e),
+		e == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
+			    : bpf_hint_for(e));
+}
+
+void bpfutil_sum_percpu(struct bpf_map *map, size_t ncpus, uint64_t *sum, __u32 n)
+{
+	uint64_t *vals = calloc(ncpus, sizeof(*vals));
+
+	for (__u32 k = 0; vals && k < n; k++) {
+		if (bpf_map__lookup_elem(map, &k, sizeof(k), vals, ncpus * sizeof(*vals), 0))
+			continue;
+		for (size_t c = 0; c < ncpus; c++)
+			sum[k] += vals[c];
+	}
+	free(vals);
 }
 
 const char *bpf_hint_for(int err)

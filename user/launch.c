@@ -156,3 +156,43 @@ int launch_exit_code(int status)
 		return 128 + WTERMSIG(status);
 	return 1;
 }
+
+int launch_wait(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return 1;
+	}
+	return launch_exit_code(status);
+}
+
+int launch_run(char **cmd, const struct launch_ops *ops, void *ctx)
+{
+	struct pybpf_err err = { { 0 } };
+	struct launch l;
+	int ret;
+
+	/* A command that never runs Python is a failure to profile, whatever its status. */
+	if (launch_start(cmd, &l, &err)) {
+		pybpf_warn("%s", err.msg);
+		return PYBPF_EXIT_FAIL;
+	}
+	if (ops->start(ctx, &l, &err)) {
+		pybpf_warn("%s", err.msg);
+		ops->cleanup(ctx);
+		kill(l.pid, SIGKILL);
+		launch_wait(l.pid);
+		return PYBPF_EXIT_FAIL;
+	}
+	launch_resume(&l);
+	if (ops->run(ctx) == STOP_SIGTERM)
+		kill(l.pid, SIGTERM);
+	ret = ops->finish(ctx);
+	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
+	runloop_unblock_signals();
+	ops->cleanup(ctx);
+	int child = launch_wait(l.pid);
+	return ret ? ret : child;
+}

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "log.h"
+#include "runloop.h"
 
 struct launch {
 	pid_t pid;
@@ -24,5 +25,23 @@ int launch_step(struct launch *l);
 int launch_resume(struct launch *l);
 /* Exit code for pybpf-prof from the child's wait status (128+N for signal N). */
 int launch_exit_code(int status);
+/* Waits for the child to end: launch_exit_code() of it, or 1 if it cannot be waited for. */
+int launch_wait(pid_t pid);
+
+/* What launch_run does with the held child; ctx is the caller's session. */
+struct launch_ops {
+	/* Inspects the held child and starts profiling it: 0, or -1 with err set. */
+	int (*start)(void *ctx, struct launch *l, struct pybpf_err *err);
+	/* Runs until a stop. */
+	enum stop_reason (*run)(void *ctx);
+	/* Reports what was collected: 0 or 1. */
+	int (*finish)(void *ctx);
+	/* Undoes and frees what start did, whether it succeeded or not. */
+	void (*cleanup)(void *ctx);
+};
+
+/* Launch mode from start to end: launches cmd, profiles it with ops until it
+ * ends (or a stop), and returns pybpf-prof's exit code. */
+int launch_run(char **cmd, const struct launch_ops *ops, void *ctx);
 
 #endif

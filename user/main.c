@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -288,48 +287,44 @@ out:
 	return ret;
 }
 
-static int wait_child(pid_t pid)
+static int launched_start(void *ctx, struct launch *l, struct pybpf_err *err)
 {
-	int status = 0;
+	struct session *s = ctx;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return 1;
-	}
-	return launch_exit_code(status);
+	s->launch = l;
+	return python_target__inspect(l->pid, &s->t, err) || start_tracing(s, err) ? -1 : 0;
+}
+
+static enum stop_reason launched_run(void *ctx)
+{
+	return wait_for_stop(ctx);
+}
+
+static int launched_finish(void *ctx)
+{
+	return finish(ctx);
+}
+
+/* stop_tracing() is safe after finish() has called it. */
+static void launched_cleanup(void *ctx)
+{
+	struct session *s = ctx;
+
+	stop_tracing(s);
+	tracer__close(s->tr);
 }
 
 static int run_launch(const struct pybpf_options *o)
 {
+	static const struct launch_ops ops = {
+		.start = launched_start,
+		.run = launched_run,
+		.finish = launched_finish,
+		.cleanup = launched_cleanup,
+	};
 	struct session s = { .o = o };
-	struct pybpf_err err = { { 0 } };
-	struct launch l;
-	int ret;
 
-	/* A command that never runs Python is a failure to profile, whatever its status. */
-	if (launch_start(o->cmd, &l, &err)) {
-		pybpf_warn("%s", err.msg);
-		return PYBPF_EXIT_FAIL;
-	}
-	s.launch = &l;
-	if (python_target__inspect(l.pid, &s.t, &err) || start_tracing(&s, &err)) {
-		pybpf_warn("%s", err.msg);
-		stop_tracing(&s);
-		tracer__close(s.tr);
-		kill(l.pid, SIGKILL);
-		wait_child(l.pid);
-		return 1;
-	}
-	launch_resume(&l);
-	enum stop_reason why = wait_for_stop(&s);
-	if (why == STOP_SIGTERM)
-		kill(l.pid, SIGTERM);
-	ret = finish(&s);
-	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
-	runloop_unblock_signals();
-	tracer__close(s.tr);
-	int child = wait_child(l.pid);
-	return ret ? ret : child;
+	return launch_run(o->cmd, &ops, &s);
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,30 @@
 #define TEMP_SUFFIX ".tmpXXXXXX"
 #define TEMP_ATTEMPTS 100
 
+/* The error of a failed stdio call: stdio need not set errno. */
+static int stdio_error(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+void sink_put(struct sink *out, const char *s)
+{
+	if (out->err)
+		return;
+	errno = 0;
+	if (fputs(s, out->f) == EOF)
+		out->err = stdio_error();
+}
+
+void sink_putc(struct sink *out, char c)
+{
+	if (out->err)
+		return;
+	errno = 0;
+	if (fputc(c, out->f) == EOF)
+		out->err = stdio_error();
+}
+
 /* Writes the six X of tmp's suffix from the clock, the PID and the attempt. */
 static void temp_name(char *tmp, unsigned int attempt)
 {
@@ -47,10 +71,10 @@ static int create_temp(char *tmp)
 	return -EEXIST;
 }
 
-/* Writes p to fd and closes it. A late error (ENOSPC and EDQUOT show up at
- * fflush, fsync or close) counts as much as an early one. 0 or -errno. */
-static int write_fd(const struct sample_writer *w, const struct sample_profile *p, int fd,
-		    bool sync)
+/* Writes to fd with write(f, arg) and closes it. A late error (ENOSPC and
+ * EDQUOT show up at fflush, fsync or close) counts as much as an early one.
+ * 0 or -errno. */
+static int write_fd(output_write_fn write, const void *arg, int fd, bool sync)
 {
 	FILE *f = fdopen(fd, "w");
 	int err;
@@ -60,20 +84,19 @@ static int write_fd(const struct sample_writer *w, const struct sample_profile *
 		close(fd);
 		return err;
 	}
-	err = w->write(f, p);
+	err = write(f, arg);
 	errno = 0;
 	if (!err && fflush(f))
-		err = errno > 0 ? -errno : -EIO;
+		err = stdio_error();
 	if (!err && sync && fsync(fd))
 		err = -errno;
 	errno = 0;
 	if (fclose(f) && !err)
-		err = errno > 0 ? -errno : -EIO;
+		err = stdio_error();
 	return err;
 }
 
-int output_write_file(const struct sample_writer *w, const struct sample_profile *p,
-		      const char *path)
+int output_write_atomic(const char *path, output_write_fn write, const void *arg)
 {
 	size_t n = strlen(path);
 	struct stat st;
@@ -84,7 +107,7 @@ int output_write_file(const struct sample_writer *w, const struct sample_profile
 	 * would replace it with a regular file. */
 	if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		return fd < 0 ? -errno : write_fd(w, p, fd, false);
+		return fd < 0 ? -errno : write_fd(write, arg, fd, false);
 	}
 	tmp = malloc(n + sizeof(TEMP_SUFFIX));
 	if (!tmp)
@@ -96,11 +119,31 @@ int output_write_file(const struct sample_writer *w, const struct sample_profile
 		free(tmp);
 		return fd;
 	}
-	err = write_fd(w, p, fd, true);
+	err = write_fd(write, arg, fd, true);
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err)
 		unlink(tmp);
 	free(tmp);
 	return err;
+}
+
+struct sample_job {
+	const struct sample_writer *w;
+	const struct sample_profile *p;
+};
+
+static int write_sample_job(FILE *f, const void *arg)
+{
+	const struct sample_job *job = arg;
+
+	return job->w->write(f, job->p);
+}
+
+int output_write_file(const struct sample_writer *w, const struct sample_profile *p,
+		      const char *path)
+{
+	struct sample_job job = { w, p };
+
+	return output_write_atomic(path, write_sample_job, &job);
 }

@@ -18,6 +18,25 @@ extern const struct sample_writer output_folded;
 extern const struct sample_writer output_flamegraph;
 extern const struct sample_writer output_speedscope;
 
+/* An output stream and its first error: writing stops there. */
+struct sink {
+	FILE *f;
+	int err; /* 0 or a negative errno */
+};
+
+/* Writes s (or c) to out->f unless an earlier write failed; a failure is kept in out->err. */
+void sink_put(struct sink *out, const char *s);
+void sink_putc(struct sink *out, char c);
+
+/* Writes the whole file to f: 0, or -errno. */
+typedef int (*output_write_fn)(FILE *f, const void *arg);
+
+/* Writes path with write(f, arg): complete, or -errno with nothing left but
+ * what could be written (a partial file is removed). A regular file is
+ * replaced by rename from a synced temporary file beside it; a device or
+ * FIFO is written in place. */
+int output_write_atomic(const char *path, output_write_fn write, const void *arg);
+
 /* Writes p to path with w: complete, or -errno with nothing left but
  * what could be written (a partial file is removed). */
 int output_write_file(const struct sample_writer *w, const struct sample_profile *p,

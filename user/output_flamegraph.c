@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashindex.h"
+
 #define FG_WIDTH 1200
 #define FG_XPAD 10
 #define FG_GRAPH_W (FG_WIDTH - 2 * FG_XPAD)
@@ -40,8 +42,7 @@ struct fg_tree {
 	const struct sample_profile *p;
 	struct fg_node *nodes;
 	size_t n, cap;
-	size_t *slots;     /* open addressing on (parent, kind, ref): node index + 1, 0 empty */
-	size_t nslots;
+	struct hash_index index; /* nodes by (parent, kind, ref) */
 	size_t *children;
 };
 
@@ -62,7 +63,7 @@ static uint64_t node_total(const struct fg_node *n)
 
 /* ---- The merged tree ---- */
 
-static size_t slot_of(size_t parent, enum fg_kind kind, size_t ref, size_t nslots)
+static uint64_t node_hash(size_t parent, enum fg_kind kind, size_t ref)
 {
 	uint64_t h = (uint64_t)parent * 0x9e3779b97f4a7c15ULL;
 
@@ -71,33 +72,15 @@ static size_t slot_of(size_t parent, enum fg_kind kind, size_t ref, size_t nslot
 	h ^= h >> 31;
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 29;
-	return (size_t)h & (nslots - 1);
+	return h;
 }
 
-static void slots_insert(struct fg_tree *t, size_t idx)
+/* The root is indexed too, harmlessly: no lookup asks for a child of kind FG_ROOT. */
+static uint64_t node_hash_at(const void *ctx, size_t i)
 {
-	const struct fg_node *n = &t->nodes[idx];
-	size_t s = slot_of(n->parent, n->kind, n->ref, t->nslots);
+	const struct fg_node *n = &((const struct fg_tree *)ctx)->nodes[i];
 
-	while (t->slots[s])
-		s = (s + 1) & (t->nslots - 1);
-	t->slots[s] = idx + 1;
-}
-
-/* Keeps the table at most half full. */
-static int slots_grow(struct fg_tree *t)
-{
-	size_t nslots = t->nslots ? t->nslots * 2 : 1024;
-	size_t *slots = calloc(nslots, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = nslots;
-	for (size_t i = 1; i < t->n; i++) /* the root has no parent: never looked up */
-		slots_insert(t, i);
-	return 0;
+	return node_hash(n->parent, n->kind, n->ref);
 }
 
 static long node_new(struct fg_tree *t, size_t parent, enum fg_kind kind, size_t ref)
@@ -126,18 +109,18 @@ static long node_child(struct fg_tree *t, size_t parent, enum fg_kind kind, size
 	size_t s;
 	long idx;
 
-	if ((t->n + 1) * 2 > t->nslots && slots_grow(t))
+	if (hash_index_reserve(&t->index, t->n, 1024, node_hash_at, t))
 		return -ENOMEM;
-	s = slot_of(parent, kind, ref, t->nslots);
-	for (; t->slots[s]; s = (s + 1) & (t->nslots - 1)) {
-		const struct fg_node *n = &t->nodes[t->slots[s] - 1];
+	s = hash_index_start(&t->index, node_hash(parent, kind, ref));
+	for (; t->index.slots[s]; s = hash_index_next(&t->index, s)) {
+		const struct fg_node *n = &t->nodes[t->index.slots[s] - 1];
 
 		if (n->parent == parent && n->kind == kind && n->ref == ref)
-			return (long)(t->slots[s] - 1);
+			return (long)(t->index.slots[s] - 1);
 	}
 	idx = node_new(t, parent, kind, ref);
 	if (idx >= 0)
-		t->slots[s] = (size_t)idx + 1;
+		t->index.slots[s] = (size_t)idx + 1;
 	return idx;
 }
 
@@ -257,7 +240,7 @@ static int tree_build(struct fg_tree *t, const struct sample_profile *p)
 static void tree_free(struct fg_tree *t)
 {
 	free(t->nodes);
-	free(t->slots);
+	hash_index_free(&t->index);
 	free(t->children);
 }
 

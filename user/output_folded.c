@@ -113,25 +113,10 @@ static int folded_labels(struct folded *fo, const struct sample_profile *p)
 	return 0;
 }
 
-/* The output stream and its first error: writing stops there. */
-struct sink {
-	FILE *f;
-	int err; /* 0 or a negative errno */
-};
-
-static void put(struct sink *out, const char *s)
-{
-	if (out->err)
-		return;
-	errno = 0;
-	if (fputs(s, out->f) == EOF)
-		out->err = errno > 0 ? -errno : -EIO;
-}
-
 static void put_frame(struct sink *out, const char *label)
 {
-	put(out, ";");
-	put(out, label);
+	sink_put(out, ";");
+	sink_put(out, label);
 }
 
 static void put_line(struct sink *out, const struct folded *fo, const struct sample_stack *s,
@@ -139,7 +124,7 @@ static void put_line(struct sink *out, const struct folded *fo, const struct sam
 {
 	char count[32];
 
-	put(out, fo->process);
+	sink_put(out, fo->process);
 	put_frame(out, fo->threads[s->thread]);
 	if (s->truncated)
 		put_frame(out, TRUNCATED_FRAME);
@@ -148,7 +133,7 @@ static void put_line(struct sink *out, const struct folded *fo, const struct sam
 	if (kind == PYBPF_SAMPLE_OFFCPU)
 		put_frame(out, OFFCPU_FRAME);
 	snprintf(count, sizeof(count), " %" PRIu64 "\n", s->samples[kind]);
-	put(out, count);
+	sink_put(out, count);
 }
 
 static int write_folded(FILE *f, const struct sample_profile *p)

@@ -19,27 +19,12 @@
 #define OFFCPU_FRAME "[off-CPU]"
 #define NO_FRAME SIZE_MAX
 
-/* The output stream and its first error: writing stops there. */
-struct sink {
-	FILE *f;
-	int err; /* 0 or a negative errno */
-};
-
-static void put(struct sink *out, const char *s)
-{
-	if (out->err)
-		return;
-	errno = 0;
-	if (fputs(s, out->f) == EOF)
-		out->err = errno > 0 ? -errno : -EIO;
-}
-
 static void put_u64(struct sink *out, uint64_t v)
 {
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	put(out, buf);
+	sink_put(out, buf);
 }
 
 static void put_escaped(struct sink *out, const char *s)
@@ -52,12 +37,10 @@ static void put_escaped(struct sink *out, const char *s)
 		} else if (*c < 0x20) {
 			snprintf(esc, sizeof(esc), "\\u%04x", *c);
 		} else {
-			errno = 0;
-			if (fputc(*c, out->f) == EOF)
-				out->err = errno > 0 ? -errno : -EIO;
+			sink_putc(out, (char)*c);
 			continue;
 		}
-		put(out, esc);
+		sink_put(out, esc);
 	}
 }
 
@@ -71,9 +54,9 @@ static void put_string(struct sink *out, const char *s)
 			out->err = -ENOMEM;
 		return;
 	}
-	put(out, "\"");
+	sink_put(out, "\"");
 	put_escaped(out, utf8);
-	put(out, "\"");
+	sink_put(out, "\"");
 	free(utf8);
 }
 
@@ -106,21 +89,21 @@ static void put_frame(struct sink *out, const char *name, const char *file, int3
 {
 	char buf[24];
 
-	put(out, first ? "\n{\"name\":" : ",\n{\"name\":");
+	sink_put(out, first ? "\n{\"name\":" : ",\n{\"name\":");
 	put_string(out, name);
 	if (file) {
-		put(out, ",\"file\":");
+		sink_put(out, ",\"file\":");
 		put_string(out, file);
 		snprintf(buf, sizeof(buf), ",\"line\":%" PRId32, line);
-		put(out, buf);
+		sink_put(out, buf);
 	}
-	put(out, "}");
+	sink_put(out, "}");
 }
 
 static void put_shared_frames(struct sink *out, const struct sample_profile *p,
 			      const struct pseudo_frames *pf)
 {
-	put(out, "\"shared\":{\"frames\":[");
+	sink_put(out, "\"shared\":{\"frames\":[");
 	for (size_t i = 0; i < p->nframes; i++) {
 		const struct sample_frame *f = &p->frames[i];
 
@@ -130,7 +113,7 @@ static void put_shared_frames(struct sink *out, const struct sample_profile *p,
 		put_frame(out, TRUNCATED_FRAME, NULL, 0, pf->truncated == 0);
 	if (pf->offcpu != NO_FRAME)
 		put_frame(out, OFFCPU_FRAME, NULL, 0, pf->offcpu == 0);
-	put(out, "]},\n");
+	sink_put(out, "]},\n");
 }
 
 /* One sample: the stack's frame indices, root first, pseudo-frames included. */
@@ -139,22 +122,22 @@ static void put_sample(struct sink *out, const struct sample_stack *s, int kind,
 {
 	bool sep = false;
 
-	put(out, first ? "\n[" : ",\n[");
+	sink_put(out, first ? "\n[" : ",\n[");
 	if (s->truncated) {
 		put_u64(out, pf->truncated);
 		sep = true;
 	}
 	for (size_t i = 0; i < s->nframes; i++, sep = true) {
 		if (sep)
-			put(out, ",");
+			sink_put(out, ",");
 		put_u64(out, s->frames[i]);
 	}
 	if (kind == PYBPF_SAMPLE_OFFCPU) {
 		if (sep)
-			put(out, ",");
+			sink_put(out, ",");
 		put_u64(out, pf->offcpu);
 	}
-	put(out, "]");
+	sink_put(out, "]");
 }
 
 /* One thread and its stacks: n indices in p->stacks, from order. */
@@ -164,61 +147,77 @@ struct thread_stacks {
 	size_t n;
 };
 
+/* A walk over a thread's samples, a (stack, kind) with samples at a time, in order. */
+struct sample_walk {
+	const struct sample_profile *p;
+	const struct thread_stacks *ts;
+	size_t i;			/* in ts->order */
+	int kind;			/* -1 before the first */
+	const struct sample_stack *s;	/* the current stack */
+};
+
+static struct sample_walk walk_start(const struct sample_profile *p,
+				     const struct thread_stacks *ts)
+{
+	return (struct sample_walk){ .p = p, .ts = ts, .kind = -1 };
+}
+
+/* Moves to the next sample; false at the end. */
+static bool walk_next(struct sample_walk *w)
+{
+	w->kind++;
+	for (; w->i < w->ts->n; w->i++, w->kind = 0) {
+		w->s = &w->p->stacks[w->ts->order[w->i]];
+		for (; w->kind < PYBPF_SAMPLE_KINDS; w->kind++) {
+			if (w->s->samples[w->kind])
+				return true;
+		}
+	}
+	return false;
+}
+
 static uint64_t thread_weight(const struct sample_profile *p, const struct thread_stacks *ts)
 {
+	struct sample_walk w = walk_start(p, ts);
 	uint64_t total = 0;
 
-	for (size_t i = 0; i < ts->n; i++) {
-		const struct sample_stack *s = &p->stacks[ts->order[i]];
-
-		for (int kind = 0; kind < PYBPF_SAMPLE_KINDS; kind++)
-			total += s->samples[kind] ? s->ns[kind] : 0;
-	}
+	while (walk_next(&w))
+		total += w.s->ns[w.kind];
 	return total;
 }
 
 static void put_weights(struct sink *out, const struct sample_profile *p,
 			const struct thread_stacks *ts)
 {
+	struct sample_walk w = walk_start(p, ts);
 	bool first = true;
 
-	put(out, "],\n\"weights\":[");
-	for (size_t i = 0; i < ts->n; i++) {
-		const struct sample_stack *s = &p->stacks[ts->order[i]];
-
-		for (int kind = 0; kind < PYBPF_SAMPLE_KINDS; kind++) {
-			if (!s->samples[kind])
-				continue;
-			if (!first)
-				put(out, ",");
-			put_u64(out, s->ns[kind]);
-			first = false;
-		}
+	sink_put(out, "],\n\"weights\":[");
+	while (walk_next(&w)) {
+		if (!first)
+			sink_put(out, ",");
+		put_u64(out, w.s->ns[w.kind]);
+		first = false;
 	}
-	put(out, "]}");
+	sink_put(out, "]}");
 }
 
 static void put_profile(struct sink *out, const struct sample_profile *p,
 			const struct thread_stacks *ts, const struct pseudo_frames *pf)
 {
 	char name[sizeof(ts->thread->name) + 16];
+	struct sample_walk w = walk_start(p, ts);
 	bool first = true;
 
 	snprintf(name, sizeof(name), "%s (%" PRIu32 ")", ts->thread->name, ts->thread->tid);
-	put(out, "{\"type\":\"sampled\",\"name\":");
+	sink_put(out, "{\"type\":\"sampled\",\"name\":");
 	put_string(out, name);
-	put(out, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
+	sink_put(out, ",\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":");
 	put_u64(out, thread_weight(p, ts));
-	put(out, ",\n\"samples\":[");
-	for (size_t i = 0; i < ts->n; i++) {
-		const struct sample_stack *s = &p->stacks[ts->order[i]];
-
-		for (int kind = 0; kind < PYBPF_SAMPLE_KINDS; kind++) {
-			if (!s->samples[kind])
-				continue;
-			put_sample(out, s, kind, pf, first);
-			first = false;
-		}
+	sink_put(out, ",\n\"samples\":[");
+	while (walk_next(&w)) {
+		put_sample(out, w.s, w.kind, pf, first);
+		first = false;
 	}
 	put_weights(out, p, ts);
 }
@@ -239,7 +238,7 @@ static void put_profiles(struct sink *out, const struct sample_profile *p, const
 	bool first = true;
 	size_t i = 0;
 
-	put(out, "\"profiles\":[");
+	sink_put(out, "\"profiles\":[");
 	while (i < p->nstacks) {
 		struct thread_stacks ts = { &p->threads[p->stacks[order[i]].thread], &order[i], 0 };
 		bool any = false;
@@ -250,11 +249,11 @@ static void put_profiles(struct sink *out, const struct sample_profile *p, const
 		}
 		if (!any)
 			continue;
-		put(out, first ? "\n" : ",\n");
+		sink_put(out, first ? "\n" : ",\n");
 		put_profile(out, p, &ts, pf);
 		first = false;
 	}
-	put(out, "]}\n");
+	sink_put(out, "]}\n");
 }
 
 static int write_speedscope(FILE *f, const struct sample_profile *p)
@@ -267,9 +266,9 @@ static int write_speedscope(FILE *f, const struct sample_profile *p)
 	if (!order)
 		return -ENOMEM;
 	snprintf(name, sizeof(name), "%.*s %d", (int)sizeof(p->comm) - 1, p->comm, p->pid);
-	put(&out, "{\"$schema\":\"" SPEEDSCOPE_SCHEMA "\",\n\"name\":");
+	sink_put(&out, "{\"$schema\":\"" SPEEDSCOPE_SCHEMA "\",\n\"name\":");
 	put_string(&out, name);
-	put(&out, ",\n\"exporter\":\"pybpf-prof\",\n");
+	sink_put(&out, ",\n\"exporter\":\"pybpf-prof\",\n");
 	put_shared_frames(&out, p, &pf);
 	put_profiles(&out, p, order, &pf);
 	free(order);

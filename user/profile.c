@@ -21,7 +21,7 @@ void profile_free(struct pybpf_profile *p)
 		free(p->funcs[i].latency);
 	}
 	free(p->funcs);
-	free(p->index);
+	hash_index_free(&p->index);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -46,41 +46,28 @@ static int label_equal(const struct pybpf_func *f, const char *filename, int32_t
 static size_t index_slot(const struct pybpf_profile *p, const char *filename, int32_t line,
 			 const char *name)
 {
-	size_t mask = p->index_cap - 1;
-	size_t i = label_hash(filename, line, name) & mask;
-	while (p->index[i] && !label_equal(&p->funcs[p->index[i] - 1], filename, line, name))
-		i = (i + 1) & mask;
+	const struct hash_index *x = &p->index;
+	size_t i = hash_index_start(x, label_hash(filename, line, name));
+	while (x->slots[i] && !label_equal(&p->funcs[x->slots[i] - 1], filename, line, name))
+		i = hash_index_next(x, i);
 	return i;
 }
 
-static int index_grow(struct pybpf_profile *p)
+static uint64_t label_hash_at(const void *ctx, size_t i)
 {
-	size_t cap = p->index_cap ? p->index_cap * 2 : 256;
-	size_t *old = p->index, old_cap = p->index_cap;
-	p->index = calloc(cap, sizeof(*p->index));
-	if (!p->index) {
-		p->index = old;
-		return -ENOMEM;
-	}
-	p->index_cap = cap;
-	for (size_t i = 0; i < old_cap; i++) {
-		if (!old[i])
-			continue;
-		struct pybpf_func *f = &p->funcs[old[i] - 1];
-		p->index[index_slot(p, f->filename, f->firstlineno, f->name)] = old[i];
-	}
-	free(old);
-	return 0;
+	const struct pybpf_func *f = &((const struct pybpf_profile *)ctx)->funcs[i];
+
+	return label_hash(f->filename, f->firstlineno, f->name);
 }
 
 /* Index of a label already made valid UTF-8, or -1. */
 static long find_sanitized(const struct pybpf_profile *p, const char *filename,
 			   int32_t firstlineno, const char *name)
 {
-	if (!p->index_cap)
+	if (!p->index.cap)
 		return -1;
 	size_t slot = index_slot(p, filename, firstlineno, name);
-	return p->index[slot] ? (long)p->index[slot] - 1 : -1;
+	return p->index.slots[slot] ? (long)p->index.slots[slot] - 1 : -1;
 }
 
 long profile_find(const struct pybpf_profile *p, const char *filename, int32_t firstlineno,
@@ -109,7 +96,7 @@ long profile_intern(struct pybpf_profile *p, const char *filename, int32_t first
 		free(name_utf8);
 		return found;
 	}
-	if ((p->nfuncs + 1) * 2 > p->index_cap && index_grow(p))
+	if (hash_index_reserve(&p->index, p->nfuncs, 256, label_hash_at, p))
 		goto fail;
 	if (p->nfuncs == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 128;
@@ -124,7 +111,7 @@ long profile_intern(struct pybpf_profile *p, const char *filename, int32_t first
 	f->filename = file_utf8;
 	f->name = name_utf8;
 	f->firstlineno = firstlineno;
-	p->index[index_slot(p, file_utf8, firstlineno, name_utf8)] = ++p->nfuncs;
+	p->index.slots[index_slot(p, file_utf8, firstlineno, name_utf8)] = ++p->nfuncs;
 	return (long)p->nfuncs - 1;
 fail:
 	free(file_utf8);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashindex.h"
 #include "pybpf.h"
 
 /* cProfile's four figures, and the off-CPU part of tottime. Times are nanoseconds. */
@@ -51,8 +52,7 @@ struct pybpf_losses {
 struct pybpf_profile {
 	struct pybpf_func *funcs; /* in insertion order: pstats file order */
 	size_t nfuncs, cap;
-	size_t *index;            /* open-addressing hash of label -> funcs slot + 1 */
-	size_t index_cap;
+	struct hash_index index;  /* funcs by label */
 	struct pybpf_losses losses;
 	/* Header facts. */
 	int pid;

@@ -5,13 +5,10 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "output.h"
 
 #define TYPE_NULL '0'
 #define TYPE_INT 'i'
@@ -163,89 +160,12 @@ int pstats_write(const struct pybpf_profile *p, FILE *out)
 	return 0;
 }
 
-/* Fills the trailing XXXXXX of tmp from time, pid and attempt; O_EXCL settles
- * any collision. */
-static void fill_suffix(char *tmp, unsigned int attempt)
+static int write_profile(FILE *f, const void *p)
 {
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	struct timespec ts;
-	uint64_t r;
-	char *x = tmp + strlen(tmp) - 6;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
-	    ((uint64_t)attempt << 20);
-	r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finalizer */
-	r = (r ^ (r >> 27)) * 0x94d049bb133111ebull;
-	r ^= r >> 31;
-	for (int i = 0; i < 6; i++, r /= sizeof(chars) - 1)
-		x[i] = chars[r % (sizeof(chars) - 1)];
-}
-
-/* Creates path.tmpXXXXXX exclusively. Not mkstemp: its 0600 would ignore the
- * umask, and cProfile's open() creates the file 0666 & ~umask. */
-static int open_temp(char *tmp)
-{
-	for (unsigned int attempt = 0; attempt < 100; attempt++) {
-		int fd;
-
-		fill_suffix(tmp, attempt);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
-	}
-	return -EEXIST;
-}
-
-/* Writes, flushes to disk (so the rename never exposes a short file) and closes. */
-static int write_and_close(const struct pybpf_profile *p, int fd, bool sync)
-{
-	FILE *out = fdopen(fd, "wb");
-	int err;
-
-	if (!out) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = pstats_write(p, out);
-	if (!err && sync && fsync(fd))
-		err = -errno;
-	errno = 0;
-	if (fclose(out) && !err)
-		err = errno > 0 ? -errno : -EIO;
-	return err;
+	return pstats_write(p, f);
 }
 
 int pstats_write_file(const struct pybpf_profile *p, const char *path)
 {
-	size_t n = strlen(path);
-	char *tmp;
-	int fd, err;
-	struct stat st;
-
-	/* A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place:
-	 * renaming a file over it would replace it. */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		return fd < 0 ? -errno : write_and_close(p, fd, false);
-	}
-	tmp = malloc(n + sizeof(".tmpXXXXXX"));
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
-	fd = open_temp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return fd;
-	}
-	err = write_and_close(p, fd, true);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	free(tmp);
-	return err;
+	return output_write_atomic(path, write_profile, p);
 }

@@ -94,15 +94,6 @@ static char *std_string(const struct pybpf_func *f)
 	return strdup(name);
 }
 
-/* An escaped, malloc'ed copy: each byte becomes at most 4 characters. */
-static char *escaped_dup(const char *s)
-{
-	size_t n = strlen(s) * 4 + 1;
-	char *buf = malloc(n);
-
-	return buf ? escape_for_print(s, buf, n) : NULL;
-}
-
 /* The label as printed in the table, escaped for the terminal. */
 static char *label_for_print(const struct pybpf_func *f)
 {

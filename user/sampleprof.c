@@ -29,8 +29,8 @@ void sample_profile_free(struct sample_profile *p)
 	free(p->frames);
 	free(p->threads);
 	free(p->stacks);
-	free(p->frame_index);
-	free(p->stack_index);
+	hash_index_free(&p->frame_index);
+	hash_index_free(&p->stack_index);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -82,31 +82,20 @@ static bool frame_equal(const struct sample_frame *f, const char *filename, int3
 static size_t frame_slot(const struct sample_profile *p, const char *filename,
 			 int32_t firstlineno, const char *name, int32_t line)
 {
-	size_t mask = p->frame_index_cap - 1;
-	size_t i = frame_hash(filename, firstlineno, name, line) & mask;
+	const struct hash_index *x = &p->frame_index;
+	size_t i = hash_index_start(x, frame_hash(filename, firstlineno, name, line));
 
-	while (p->frame_index[i] &&
-	       !frame_equal(&p->frames[p->frame_index[i] - 1], filename, firstlineno, name, line))
-		i = (i + 1) & mask;
+	while (x->slots[i] &&
+	       !frame_equal(&p->frames[x->slots[i] - 1], filename, firstlineno, name, line))
+		i = hash_index_next(x, i);
 	return i;
 }
 
-static int frame_index_grow(struct sample_profile *p)
+static uint64_t frame_hash_at(const void *ctx, size_t i)
 {
-	size_t cap = p->frame_index_cap ? p->frame_index_cap * 2 : 256;
-	size_t *index = calloc(cap, sizeof(*index));
+	const struct sample_frame *f = &((const struct sample_profile *)ctx)->frames[i];
 
-	if (!index)
-		return -ENOMEM;
-	free(p->frame_index);
-	p->frame_index = index;
-	p->frame_index_cap = cap;
-	for (size_t i = 0; i < p->nframes; i++) {
-		const struct sample_frame *f = &p->frames[i];
-
-		index[frame_slot(p, f->filename, f->firstlineno, f->name, f->line)] = i + 1;
-	}
-	return 0;
+	return frame_hash(f->filename, f->firstlineno, f->name, f->line);
 }
 
 /* Adds a frame known to be new, taking ownership of the sanitized strings. */
@@ -115,7 +104,7 @@ static long frame_append(struct sample_profile *p, char *filename, int32_t first
 {
 	struct sample_frame *frames, *f;
 
-	if ((p->nframes + 1) * 2 > p->frame_index_cap && frame_index_grow(p))
+	if (hash_index_reserve(&p->frame_index, p->nframes, 256, frame_hash_at, p))
 		return -1;
 	frames = reserve(p->frames, &p->frames_cap, p->nframes, sizeof(*frames));
 	if (!frames)
@@ -124,7 +113,7 @@ static long frame_append(struct sample_profile *p, char *filename, int32_t first
 	f = &frames[p->nframes];
 	*f = (struct sample_frame){ .filename = filename, .name = name,
 				    .firstlineno = firstlineno, .line = line };
-	p->frame_index[frame_slot(p, filename, firstlineno, name, line)] = ++p->nframes;
+	p->frame_index.slots[frame_slot(p, filename, firstlineno, name, line)] = ++p->nframes;
 	return (long)p->nframes - 1;
 }
 
@@ -136,11 +125,11 @@ long sample_profile_frame(struct sample_profile *p, const char *filename, int32_
 
 	if (!file_utf8 || !name_utf8)
 		goto out;
-	if (p->frame_index_cap) {
+	if (p->frame_index.cap) {
 		size_t slot = frame_slot(p, file_utf8, firstlineno, name_utf8, line);
 
-		if (p->frame_index[slot]) {
-			found = (long)p->frame_index[slot] - 1;
+		if (p->frame_index.slots[slot]) {
+			found = (long)p->frame_index.slots[slot] - 1;
 			goto out;
 		}
 	}
@@ -222,31 +211,20 @@ static bool stack_equal(const struct sample_stack *s, size_t thread, const size_
 static size_t stack_slot(const struct sample_profile *p, size_t thread, const size_t *frames,
 			 size_t nframes, bool truncated)
 {
-	size_t mask = p->stack_index_cap - 1;
-	size_t i = stack_hash(thread, frames, nframes, truncated) & mask;
+	const struct hash_index *x = &p->stack_index;
+	size_t i = hash_index_start(x, stack_hash(thread, frames, nframes, truncated));
 
-	while (p->stack_index[i] &&
-	       !stack_equal(&p->stacks[p->stack_index[i] - 1], thread, frames, nframes, truncated))
-		i = (i + 1) & mask;
+	while (x->slots[i] &&
+	       !stack_equal(&p->stacks[x->slots[i] - 1], thread, frames, nframes, truncated))
+		i = hash_index_next(x, i);
 	return i;
 }
 
-static int stack_index_grow(struct sample_profile *p)
+static uint64_t stack_hash_at(const void *ctx, size_t i)
 {
-	size_t cap = p->stack_index_cap ? p->stack_index_cap * 2 : 1024;
-	size_t *index = calloc(cap, sizeof(*index));
+	const struct sample_stack *s = &((const struct sample_profile *)ctx)->stacks[i];
 
-	if (!index)
-		return -ENOMEM;
-	free(p->stack_index);
-	p->stack_index = index;
-	p->stack_index_cap = cap;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct sample_stack *s = &p->stacks[i];
-
-		index[stack_slot(p, s->thread, s->frames, s->nframes, s->truncated)] = i + 1;
-	}
-	return 0;
+	return stack_hash(s->thread, s->frames, s->nframes, s->truncated);
 }
 
 /* A new, empty stack (frames copied) at the end; NULL on ENOMEM. */
@@ -256,7 +234,7 @@ static struct sample_stack *stack_append(struct sample_profile *p, size_t thread
 	struct sample_stack *stacks, *s;
 	size_t *copy = NULL;
 
-	if ((p->nstacks + 1) * 2 > p->stack_index_cap && stack_index_grow(p))
+	if (hash_index_reserve(&p->stack_index, p->nstacks, 1024, stack_hash_at, p))
 		return NULL;
 	stacks = reserve(p->stacks, &p->stacks_cap, p->nstacks, sizeof(*stacks));
 	if (!stacks)
@@ -271,7 +249,7 @@ static struct sample_stack *stack_append(struct sample_profile *p, size_t thread
 	s = &p->stacks[p->nstacks];
 	*s = (struct sample_stack){ .thread = thread, .frames = copy, .nframes = nframes,
 				    .truncated = truncated };
-	p->stack_index[stack_slot(p, thread, copy, nframes, truncated)] = ++p->nstacks;
+	p->stack_index.slots[stack_slot(p, thread, copy, nframes, truncated)] = ++p->nstacks;
 	return s;
 }
 
@@ -296,11 +274,11 @@ int sample_profile_add(struct sample_profile *p, size_t thread, const size_t *fr
 
 	if (!stack_valid(p, thread, frames, nframes, kind))
 		return -EINVAL;
-	if (p->stack_index_cap) {
+	if (p->stack_index.cap) {
 		size_t slot = stack_slot(p, thread, frames, nframes, truncated);
 
-		if (p->stack_index[slot])
-			s = &p->stacks[p->stack_index[slot] - 1];
+		if (p->stack_index.slots[slot])
+			s = &p->stacks[p->stack_index.slots[slot] - 1];
 	}
 	if (!s)
 		s = stack_append(p, thread, frames, nframes, truncated);

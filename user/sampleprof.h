@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashindex.h"
 #include "pybpf.h"
 
 /* One distinct (function, line): a function is (filename, firstlineno, name),
@@ -63,10 +64,8 @@ struct sample_profile {
 	size_t nthreads, threads_cap;
 	struct sample_stack *stacks;
 	size_t nstacks, stacks_cap;
-	size_t *frame_index;     /* hash of frames, internal */
-	size_t frame_index_cap;
-	size_t *stack_index;     /* hash of stacks, internal */
-	size_t stack_index_cap;
+	struct hash_index frame_index; /* internal */
+	struct hash_index stack_index; /* internal */
 };
 
 void sample_profile_init(struct sample_profile *p);

@@ -65,7 +65,6 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 			      struct pybpf_err *err)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
-	int ret;
 
 	if (!s) {
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
@@ -74,13 +73,8 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 	s->mode = mode;
 	s->at_switch = at_switch && samples_offcpu(mode);
 	s->hz = hz ? hz : PYBPF_DEFAULT_HZ;
-	bpfutil_quiet_libbpf();
-	ret = libbpf_num_possible_cpus();
-	if (ret < 0) {
-		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
+	if (bpfutil_start(&s->ncpus, err))
 		goto fail;
-	}
-	s->ncpus = (size_t)ret;
 	s->skel = sampler_bpf__open();
 	if (!s->skel) {
 		err_set(err, "cannot open the sampling BPF programs: %s", strerror(errno));
@@ -92,10 +86,7 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 	bpf_program__set_autoload(s->skel->progs.pys_switch, s->at_switch);
 	bpf_program__set_autoload(s->skel->progs.pys_cpu_sample, samples_cpu(mode));
 	if (sampler_bpf__load(s->skel)) {
-		ret = errno;
-		err_set(err, "cannot load the sampling BPF programs: %s%s", strerror(ret),
-			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
-				      : bpf_hint_for(ret));
+		bpfutil_load_failed(err, "sampling BPF programs", errno);
 		goto fail;
 	}
 	s->stack_buf = malloc(sizeof(*s->stack_buf));
@@ -337,17 +328,9 @@ uint64_t sampler__thread_state(struct sampler *s, uint32_t tid)
 
 void sampler__losses(struct sampler *s, struct sample_losses *out)
 {
-	uint64_t *vals = calloc(s->ncpus, sizeof(*vals));
 	uint64_t sum[PYBPF_SLOSS_NR] = { 0 };
 
-	for (__u32 k = 0; vals && k < PYBPF_SLOSS_NR; k++) {
-		if (bpf_map__lookup_elem(s->skel->maps.sample_losses, &k, sizeof(k), vals,
-					 s->ncpus * sizeof(*vals), 0))
-			continue;
-		for (size_t c = 0; c < s->ncpus; c++)
-			sum[k] += vals[c];
-	}
-	free(vals);
+	bpfutil_sum_percpu(s->skel->maps.sample_losses, s->ncpus, sum, PYBPF_SLOSS_NR);
 	out->no_tstate = sum[PYBPF_SLOSS_NO_TSTATE];
 	out->read_errors = sum[PYBPF_SLOSS_READ];
 	out->stacks_full = sum[PYBPF_SLOSS_STACKS_FULL];

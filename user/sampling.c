@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "codecache.h"
@@ -297,44 +296,39 @@ out:
 	return ret;
 }
 
-static int wait_child(pid_t pid)
+static int launched_start(void *ctx, struct launch *l, struct pybpf_err *err)
 {
-	int status = 0;
+	struct sampling *s = ctx;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return 1;
-	}
-	return launch_exit_code(status);
+	s->launch = l;
+	return python_target__inspect(l->pid, &s->t, err) || start(s, err) ? -1 : 0;
+}
+
+static enum stop_reason launched_run(void *ctx)
+{
+	return run(ctx);
+}
+
+static int launched_finish(void *ctx)
+{
+	return finish(ctx);
+}
+
+static void launched_cleanup(void *ctx)
+{
+	cleanup(ctx);
 }
 
 static int run_launch(struct sampling *s)
 {
-	struct pybpf_err err = { { 0 } };
-	struct launch l;
-	int ret;
+	static const struct launch_ops ops = {
+		.start = launched_start,
+		.run = launched_run,
+		.finish = launched_finish,
+		.cleanup = launched_cleanup,
+	};
 
-	if (launch_start(s->o->cmd, &l, &err)) {
-		pybpf_warn("%s", err.msg);
-		return PYBPF_EXIT_FAIL;
-	}
-	s->launch = &l;
-	if (python_target__inspect(l.pid, &s->t, &err) || start(s, &err)) {
-		pybpf_warn("%s", err.msg);
-		cleanup(s);
-		kill(l.pid, SIGKILL);
-		wait_child(l.pid);
-		return PYBPF_EXIT_FAIL;
-	}
-	launch_resume(&l);
-	if (run(s) == STOP_SIGTERM)
-		kill(l.pid, SIGTERM);
-	ret = finish(s);
-	/* The report is out: a further Ctrl-C may end pybpf-prof while it waits. */
-	runloop_unblock_signals();
-	cleanup(s);
-	int child = wait_child(l.pid);
-	return ret ? ret : child;
+	return launch_run(s->o->cmd, &ops, s);
 }
 
 int sampling_run(const struct pybpf_options *o)

@@ -122,27 +122,6 @@ static bool has_offcpu_columns(const struct sample_profile *p)
 	return p->mode == SAMPLE_MODE_WALL;
 }
 
-/* An escaped, malloc'ed copy of at most max bytes of s (fields of the
- * profile may fill their array): each byte becomes at most 4 characters. */
-static char *escaped_ndup(const char *s, size_t max)
-{
-	char *raw = strndup(s, max), *buf = NULL;
-
-	if (raw) {
-		size_t n = strlen(raw) * 4 + 1;
-		buf = malloc(n);
-		if (buf)
-			escape_for_print(raw, buf, n);
-	}
-	free(raw);
-	return buf;
-}
-
-static char *escaped_dup(const char *s)
-{
-	return escaped_ndup(s, SIZE_MAX);
-}
-
 /* "file:line(name)" as pstats prints a label, or with `words` "name
  * (file:line)" as the hot spots say it; escaped, malloc'ed. */
 static char *frame_label(const struct sample_frame *f, int32_t line, bool words)

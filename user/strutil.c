@@ -98,6 +98,26 @@ char *escape_for_print(const char *s, char *buf, size_t n)
 	return buf;
 }
 
+/* Each byte becomes at most 4 characters ("\xHH"). */
+char *escaped_ndup(const char *s, size_t max)
+{
+	char *raw = strndup(s, max), *buf = NULL;
+
+	if (raw) {
+		size_t n = strlen(raw) * 4 + 1;
+		buf = malloc(n);
+		if (buf)
+			escape_for_print(raw, buf, n);
+	}
+	free(raw);
+	return buf;
+}
+
+char *escaped_dup(const char *s)
+{
+	return escaped_ndup(s, SIZE_MAX);
+}
+
 /* UTF-8 encoding of cp into out (room for 4); its length. */
 static size_t utf8_encode(uint32_t cp, char *out)
 {

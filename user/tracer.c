@@ -45,19 +45,13 @@ static int attach_always(struct bpf_program *prog, struct bpf_link **link, const
 struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
-	int ret;
 
 	if (!tr) {
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	bpfutil_quiet_libbpf();
-	ret = libbpf_num_possible_cpus();
-	if (ret < 0) {
-		err_set(err, "cannot count the possible CPUs: %s", strerror(-ret));
+	if (bpfutil_start(&tr->ncpus, err))
 		goto fail;
-	}
-	tr->ncpus = (size_t)ret;
 	tr->skel = pybpf_bpf__open();
 	if (!tr->skel) {
 		err_set(err, "cannot open the BPF programs: %s", strerror(errno));
@@ -68,10 +62,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 	if (!latency)
 		bpf_map__set_max_entries(tr->skel->maps.latency, 1);
 	if (pybpf_bpf__load(tr->skel)) {
-		ret = errno;
-		err_set(err, "cannot load the BPF programs: %s%s", strerror(ret),
-			ret == EACCES ? " (hint: the kernel's verifier refused them; -v shows its log)"
-				      : bpf_hint_for(ret));
+		bpfutil_load_failed(err, "BPF programs", errno);
 		goto fail;
 	}
 	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
@@ -404,18 +395,9 @@ static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size, in
 
 static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 {
-	uint64_t *vals = calloc(tr->ncpus, sizeof(*vals)), sum[PYBPF_LOSS_NR] = { 0 };
+	uint64_t sum[PYBPF_LOSS_NR] = { 0 };
 
-	if (!vals)
-		return;
-	for (__u32 k = 0; k < PYBPF_LOSS_NR; k++) {
-		if (bpf_map__lookup_elem(tr->skel->maps.losses, &k, sizeof(k), vals,
-					 tr->ncpus * sizeof(*vals), 0))
-			continue;
-		for (size_t c = 0; c < tr->ncpus; c++)
-			sum[k] += vals[c];
-	}
-	free(vals);
+	bpfutil_sum_percpu(tr->skel->maps.losses, tr->ncpus, sum, PYBPF_LOSS_NR);
 	l->unpaired_returns += sum[PYBPF_LOSS_UNPAIRED_RETURN];
 	l->unpaired_calls += sum[PYBPF_LOSS_UNPAIRED_CALL];
 	l->depth_overflow += sum[PYBPF_LOSS_DEPTH];

@@ -451,33 +451,10 @@ struct child_report {
 static pid_t start_child(const char *root, const char *exe, char *line, int n)
 {
 	const char *argv[] = { "chroot", root, exe, "-c", child_code, NULL };
-	const char **args = root[0] ? argv : argv + 2;
-	int fds[2];
-	pid_t pid;
-	FILE *f;
+	char what[PATH_MAX + 64];
 
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execvp(args[0], (char *const *)args);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	assert_non_null(f);
-	line[0] = '\0';
-	if (!fgets(line, n, f)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		fclose(f);
-		fail_msg("%s%s did not start", root, exe);
-	}
-	fclose(f);
-	return pid;
+	snprintf(what, sizeof(what), "%s%s", root, exe);
+	return spawn_argv(root[0] ? argv : argv + 2, what, line, n);
 }
 
 static bool parse_report(const char *line, struct child_report *r)
@@ -605,7 +582,7 @@ static void test_live(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[6 + sizeof(interps) / sizeof(interps[0])] = {
+	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_made_up_code),
 		cmocka_unit_test(test_bad_headers),
 		cmocka_unit_test(test_bounds),
@@ -614,9 +591,7 @@ int main(void)
 		cmocka_unit_test(test_new_refuses_bad_offsets),
 	};
 
-	for (size_t i = 0; i < sizeof(interps) / sizeof(interps[0]); i++) {
-		tests[6 + i] = (struct CMUnitTest){ .name = interps[i].name, .test_func = test_live,
-						    .initial_state = (void *)&interps[i] };
-	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_group_with_table("test_codecache", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_live, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

@@ -731,36 +731,20 @@ struct pychild {
 
 static void pychild_start(const struct interp_paths *p, bool perf, struct pychild *c)
 {
-	int in[2], out[2], nspid = 0;
+	char *perf_argv[] = { (char *)p->exe, "-I", "-X", "perf", "-c", (char *)PY_SCRIPT, NULL };
+	char *argv[] = { (char *)p->exe, "-I", "-c", (char *)PY_SCRIPT, NULL };
 	char line[128] = "";
+	struct test_child tc;
+	int nspid = 0;
 
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	c->p = p;
 	c->perf = perf;
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (!c->pid) {
-		char *perf_argv[] = { (char *)p->exe, "-I", "-X", "perf", "-c", (char *)PY_SCRIPT,
-				      NULL };
-		char *argv[] = { (char *)p->exe, "-I", "-c", (char *)PY_SCRIPT, NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		if (p->root[0] && (chroot(p->root) || chdir("/")))
-			_exit(126);
-		execv(p->exe, perf ? perf_argv : argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in = in[1];
-	c->out = fdopen(out[0], "r");
-	assert_non_null(c->out);
+	test_child_start(&tc, p->root, perf ? perf_argv : argv, NULL);
+	c->pid = tc.pid;
+	c->in = tc.in;
+	c->out = tc.out;
 	if (!fgets(line, sizeof(line), c->out) || sscanf(line, "ready %d", &nspid) != 1) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
+		test_child_kill(&tc);
 		fail_msg("%s%s did not start: '%s'", p->root, p->exe, line);
 	}
 	assert_int_equal(nspid, c->pid);
@@ -955,18 +939,11 @@ int main(void)
 		cmocka_unit_test(test_fake_guardian),
 		cmocka_unit_test(test_fake_target_exits_first),
 	};
-	enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]), NREAL = sizeof(interps) / sizeof(interps[0]) };
-	struct CMUnitTest tests[NFIXED + NREAL];
-
-	memcpy(tests, fixed, sizeof(fixed));
-	for (size_t i = 0; i < NREAL; i++) {
-		tests[NFIXED + i] = (struct CMUnitTest){ .name = interps[i].test_name,
-							 .test_func = test_real_python,
-							 .initial_state = (void *)&interps[i] };
-	}
 	/* Writes to a child that died must fail a test, not kill the binary;
 	 * and a hang anywhere (say, a guardian that never exits) ends it. */
 	signal(SIGPIPE, SIG_IGN);
 	alarm(300);
-	return _cmocka_run_group_tests("test_evalhook", tests, NFIXED + NREAL, NULL, NULL);
+	return run_group_with_table("test_evalhook", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_real_python, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "sampleprof_fixture.h"
 
 #define CPU PYBPF_SAMPLE_CPU
 #define OFF PYBPF_SAMPLE_OFFCPU
@@ -74,23 +75,6 @@ static double distance(double a, double b)
 	return a > b ? a - b : b - a;
 }
 
-static size_t frame(struct sample_profile *p, const char *file, int32_t first, const char *name,
-		    int32_t line)
-{
-	long i = sample_profile_frame(p, file, first, name, line);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
-static size_t thread(struct sample_profile *p, uint32_t tid, const char *name)
-{
-	long i = sample_profile_thread(p, tid, name);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
 static void header(struct sample_profile *p)
 {
 	p->pid = 4242;
@@ -123,6 +107,15 @@ static void build_profile(struct sample_profile *p)
 	assert_int_equal(sample_profile_add(p, t0, sleeping, 2, false, OFF, 10, 0), 0);
 	assert_int_equal(sample_profile_add(p, t1, &odd, 1, true, CPU, 5, 0), 0);
 	assert_int_equal(sample_profile_add(p, t1, &odd, 1, false, OFF, 5, 0), 0);
+}
+
+/* build_profile() into p, drawn: the SVG's text, its file's name in path. */
+static char *draw_profile(struct sample_profile *p, const char *keep_path, char *path,
+			  size_t *len)
+{
+	sample_profile_init(p);
+	build_profile(p);
+	return write_svg(p, keep_path, path, len);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -206,9 +199,7 @@ static void test_titles_and_escaping(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, getenv("PYBPF_FLAMEGRAPH_SVG"), path, &len);
+	svg = draw_profile(&p, getenv("PYBPF_FLAMEGRAPH_SVG"), path, &len);
 	if (!getenv("PYBPF_FLAMEGRAPH_SVG"))
 		unlink(path);
 	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
@@ -235,9 +226,7 @@ static void test_well_formed(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	free(svg);
 	sample_profile_free(&p);
 	check_xml_and_remove(path);
@@ -271,9 +260,7 @@ static void test_widths_proportional(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	unlink(path);
 	for (const char *s = strstr(svg, GROUP); s; s = strstr(s + 1, GROUP)) {
 		struct drawn *f = &all[n++];
@@ -305,9 +292,7 @@ static void test_colours(void **state)
 	char *svg;
 
 	(void)state;
-	sample_profile_init(&p);
-	build_profile(&p);
-	svg = write_svg(&p, NULL, path, &len);
+	svg = draw_profile(&p, NULL, path, &len);
 	unlink(path);
 	find_frame(svg, "main (app.py:10)", &f);
 	assert_true(warm(&f));

@@ -22,26 +22,12 @@
 
 #include "output.h"
 #include "sampleprof.h"
+#include "sampleprof_fixture.h"
 
 #define PYTHON "/usr/bin/python3"
 #define DIR_MAX 1024
 #define SCHEMA_IN_PACKAGE "/node_modules/speedscope/dist/release/file-format-schema.json"
 #define EXIT_SKIP 77 /* validate_speedscope.py: python3-jsonschema is missing */
-
-static size_t frame(struct sample_profile *p, const char *file, int32_t first, const char *name,
-		    int32_t line)
-{
-	long i = sample_profile_frame(p, file, first, name, line);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
-static void add(struct sample_profile *p, size_t thread, const size_t *frames, size_t n,
-		bool truncated, enum pybpf_sample_kind kind, uint64_t samples, uint64_t ns)
-{
-	assert_int_equal(sample_profile_add(p, thread, frames, n, truncated, kind, samples, ns), 0);
-}
 
 /* Two threads (one named with ';' and '\n'), recursion, a truncated stack,
  * off-CPU stacks, an empty one, a line-less frame, control characters. */
@@ -92,45 +78,6 @@ static char *write_mem(const struct sample_writer *w, const struct sample_profil
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(strlen(buf), len);
 	return buf;
-}
-
-static void make_tmpdir(char *dir, size_t n)
-{
-	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	assert_true((size_t)snprintf(dir, n, "%s/test_output.XXXXXX", base) < n);
-	assert_non_null(mkdtemp(dir));
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-	closedir(d);
-	return n;
-}
-
-static void remove_tmpdir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path))
-			rmdir(path);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
 }
 
 static void write_text(const char *path, const char *text)
@@ -256,7 +203,7 @@ static void test_speedscope_json(void **state)
 	(void)state;
 	if (access(PYTHON, X_OK))
 		skip();
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_output");
 	snprintf(script, sizeof(script), "%s/check.py", dir);
 	snprintf(out, sizeof(out), "%s/out.speedscope.json", dir);
 	write_text(script, speedscope_check);
@@ -265,7 +212,7 @@ static void test_speedscope_json(void **state)
 	snprintf(cmd, sizeof(cmd), "%s -I '%s' '%s'", PYTHON, script, out);
 	assert_int_equal(run(cmd), 0);
 	sample_profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* Only the control characters are escaped, as \u00XX; other UTF-8 passes. */
@@ -339,14 +286,14 @@ static void test_speedscope_schema(void **state)
 			      "(tests/integration/fetch_speedscope_schema.sh caches it)\n", schema);
 		skip();
 	}
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_output");
 	snprintf(out, sizeof(out), "%s/out.speedscope.json", dir);
 	build_small(&p);
 	assert_int_equal(output_write_file(&output_speedscope, &p, out), 0);
 	snprintf(cmd, sizeof(cmd), "%s -I '%s' --schema '%s' '%s'", PYTHON, script, schema, out);
 	ret = run(cmd);
 	sample_profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 	if (ret == EXIT_SKIP) {
 		print_message("skipped: python3-jsonschema is not installed\n");
 		skip();
@@ -368,7 +315,7 @@ static void test_write_file(void **state)
 	mode_t old_mask = umask(022);
 
 	(void)state;
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_output");
 	snprintf(path, sizeof(path), "%s/out.folded", dir);
 	write_text(path, "an older, longer file ......................................................"
 			 "............................................................................"
@@ -381,13 +328,13 @@ static void test_write_file(void **state)
 	text = test_read_file(path, &len);
 	assert_int_equal(len, strlen(small_folded));
 	assert_memory_equal(text, small_folded, len);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0644);
 	umask(old_mask);
 	free(text);
 	sample_profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* Errors come back as -errno and leave nothing behind. */
@@ -397,18 +344,18 @@ static void test_write_file_errors(void **state)
 	struct sample_profile p;
 
 	(void)state;
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_output");
 	build_small(&p);
 	snprintf(path, sizeof(path), "%s/missing/out.folded", dir);
 	assert_int_equal(output_write_file(&output_folded, &p, path), -ENOENT);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(test_count_entries(dir), 0);
 	/* The rename fails (the target is a directory): the temporary goes. */
 	snprintf(path, sizeof(path), "%s/subdir", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(output_write_file(&output_speedscope, &p, path), -EISDIR);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 	sample_profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 static int failing_write(FILE *f, const struct sample_profile *p)
@@ -426,13 +373,13 @@ static void test_write_file_writer_fails(void **state)
 	struct sample_profile p;
 
 	(void)state;
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_output");
 	sample_profile_init(&p);
 	snprintf(path, sizeof(path), "%s/out", dir);
 	assert_int_equal(output_write_file(&failing, &p, path), -ENOSPC);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(test_count_entries(dir), 0);
 	sample_profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* A device is written in place, never replaced; /dev/full's ENOSPC, met

@@ -139,8 +139,8 @@ static void test_growth(void **state)
 	}
 	assert_int_equal(p.nfuncs, N);
 	assert_true(p.cap >= N);
-	assert_true(p.index_cap >= 2 * N);
-	assert_int_equal(p.index_cap & (p.index_cap - 1), 0); /* a power of 2 */
+	assert_true(p.index.cap >= 2 * N);
+	assert_int_equal(p.index.cap & (p.index.cap - 1), 0); /* a power of 2 */
 	for (int i = N - 1; i >= 0; i--) {
 		snprintf(file, sizeof(file), "/src/mod%d.py", i % 37);
 		snprintf(name, sizeof(name), "fn_%d", i / 3);
@@ -155,9 +155,9 @@ static void test_growth(void **state)
 	assert_int_equal(p.nfuncs, N);
 	/* Occupied index slots: exactly one per function. */
 	size_t used = 0;
-	for (size_t s = 0; s < p.index_cap; s++) {
-		if (p.index[s]) {
-			assert_true(p.index[s] <= N);
+	for (size_t s = 0; s < p.index.cap; s++) {
+		if (p.index.slots[s]) {
+			assert_true(p.index.slots[s] <= N);
 			used++;
 		}
 	}
@@ -347,7 +347,7 @@ static void test_totals(void **state)
 	/* profile_free leaves an empty profile that can be used again. */
 	assert_int_equal(p.nfuncs, 0);
 	assert_null(p.funcs);
-	assert_null(p.index);
+	assert_null(p.index.slots);
 	assert_int_equal(profile_intern(&p, "again.py", 1, "f"), 0);
 	assert_int_equal(profile_find(&p, "t.py", 1, "f"), -1);
 	profile_free(&p);

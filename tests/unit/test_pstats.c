@@ -59,47 +59,6 @@ static char *write_mem(const struct pybpf_profile *p, size_t *len)
 	return buf;
 }
 
-static void make_tmpdir(char *dir, size_t n)
-{
-	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	assert_true((size_t)snprintf(dir, n, "%s/test_pstats.XXXXXX", base) < n);
-	assert_non_null(mkdtemp(dir));
-}
-
-/* Number of entries in dir other than . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-	closedir(d);
-	return n;
-}
-
-/* Removes dir and what the tests put in it (files and empty directories). */
-static void remove_tmpdir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path))
-			rmdir(path);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
-}
-
 /* Two functions; every value kind: small and boundary ints, TYPE_LONG with
  * 3, 4 and 5 digits (inner zero digits too), floats, non-ASCII unicode. */
 static void build_tiny(struct pybpf_profile *p)
@@ -265,7 +224,7 @@ static void test_python_round_trip(void **state)
 	(void)state;
 	if (access(PYTHON, X_OK))
 		skip();
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_pstats");
 	snprintf(script, sizeof(script), "%s/check.py", dir);
 	snprintf(prof, sizeof(prof), "%s/out.prof", dir);
 	f = fopen(script, "w");
@@ -279,7 +238,7 @@ static void test_python_round_trip(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* Same bytes as pstats_write, replaces an existing file, leaves no temporary,
@@ -295,7 +254,7 @@ static void test_write_file(void **state)
 	FILE *f;
 
 	(void)state;
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_pstats");
 	snprintf(prof, sizeof(prof), "%s/out.prof", dir);
 	f = fopen(prof, "w");
 	assert_non_null(f);
@@ -309,14 +268,14 @@ static void test_write_file(void **state)
 	file = test_read_file(prof, &file_len);
 	assert_int_equal(file_len, mem_len);
 	assert_memory_equal(file, mem, mem_len);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(test_count_entries(dir), 1);
 	assert_int_equal(stat(prof, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0644);
 	umask(old_mask);
 	free(mem);
 	free(file);
 	profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 static void test_write_file_errors(void **state)
@@ -326,7 +285,7 @@ static void test_write_file_errors(void **state)
 	FILE *f;
 
 	(void)state;
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_pstats");
 	build_tiny(&p);
 	snprintf(path, sizeof(path), "%s/missing/out.prof", dir);
 	assert_int_equal(pstats_write_file(&p, path), -ENOENT);
@@ -341,9 +300,9 @@ static void test_write_file_errors(void **state)
 	snprintf(path, sizeof(path), "%s/subdir", dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(pstats_write_file(&p, path), -EISDIR);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(test_count_entries(dir), 2);
 	profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* Root ignores directory permissions, so this one needs another user. */
@@ -356,16 +315,16 @@ static void test_write_file_unwritable_dir(void **state)
 	(void)state;
 	if (geteuid() == 0)
 		skip();
-	make_tmpdir(dir, sizeof(dir));
+	test_make_tmpdir(dir, sizeof(dir), "test_pstats");
 	snprintf(ro, sizeof(ro), "%s/ro", dir);
 	assert_int_equal(mkdir(ro, 0500), 0);
 	snprintf(path, sizeof(path), "%s/out.prof", ro);
 	build_tiny(&p);
 	ret = pstats_write_file(&p, path);
 	assert_int_equal(ret, -EACCES);
-	assert_int_equal(count_entries(ro), 0);
+	assert_int_equal(test_count_entries(ro), 0);
 	profile_free(&p);
-	remove_tmpdir(dir);
+	test_remove_tmpdir(dir);
 }
 
 /* Writing to a device must not replace it (the file is renamed into place

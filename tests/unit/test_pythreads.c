@@ -542,38 +542,20 @@ struct pychild {
 static void pychild_spawn(const struct interp_paths *p, const char *script, struct pychild *c,
 			  char *line, int len)
 {
-	int in[2], out[2];
-	FILE *f;
+	char *argv[] = { (char *)p->exe, "-I", "-c", (char *)script, NULL };
+	char *envp[] = { NULL };
+	struct test_child tc;
 
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	c->pid = fork();
-	assert_true(c->pid >= 0);
-	if (!c->pid) {
-		char *argv[] = { (char *)p->exe, "-I", "-c", (char *)script, NULL };
-		char *envp[] = { NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		if (p->root[0] && (chroot(p->root) || chdir("/")))
-			_exit(126);
-		execve(p->exe, argv, envp);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in = in[1];
-	f = fdopen(out[0], "r");
-	assert_non_null(f);
+	test_child_start(&tc, p->root, argv, envp);
+	c->pid = tc.pid;
+	c->in = tc.in;
 	line[0] = '\0';
-	if (!fgets(line, len, f) || strncmp(line, "ready", 5)) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-		fclose(f);
+	if (!fgets(line, len, tc.out) || strncmp(line, "ready", 5)) {
+		test_child_kill(&tc);
+		fclose(tc.out);
 		fail_msg("%s%s did not start: '%s'", p->root, p->exe, line);
 	}
-	fclose(f);
+	fclose(tc.out);
 }
 
 static void pychild_start(const struct interp_paths *p, struct pychild *c)
@@ -749,17 +731,10 @@ int main(void)
 		cmocka_unit_test(test_fake_errors),
 		cmocka_unit_test(test_real_changing_target),
 	};
-	enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
-	enum { NREAL = sizeof(interps) / sizeof(interps[0]) };
-	struct CMUnitTest tests[NFIXED + NREAL];
 
-	memcpy(tests, fixed, sizeof(fixed));
-	for (size_t i = 0; i < NREAL; i++) {
-		tests[NFIXED + i] = (struct CMUnitTest){ .name = interps[i].test_name,
-							 .test_func = test_real_python,
-							 .initial_state = (void *)&interps[i] };
-	}
 	signal(SIGPIPE, SIG_IGN);
 	alarm(120);
-	return _cmocka_run_group_tests("test_pythreads", tests, NFIXED + NREAL, NULL, NULL);
+	return run_group_with_table("test_pythreads", fixed, sizeof(fixed) / sizeof(fixed[0]),
+				    test_real_python, interps, sizeof(interps) / sizeof(interps[0]),
+				    sizeof(interps[0]));
 }

@@ -22,29 +22,13 @@
 #include "pstats.h"
 #include "sample_pstats.h"
 #include "sampleprof.h"
+#include "sampleprof_fixture.h"
 
 #define FFFD "\xef\xbf\xbd"
 #define PYTHON "/usr/bin/python3"
 #define DIR_MAX 1024
 #define CPU PYBPF_SAMPLE_CPU
 #define OFF PYBPF_SAMPLE_OFFCPU
-
-static size_t frame(struct sample_profile *p, const char *file, int32_t first, const char *name,
-		    int32_t line)
-{
-	long i = sample_profile_frame(p, file, first, name, line);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
-static size_t thread(struct sample_profile *p, uint32_t tid, const char *name)
-{
-	long i = sample_profile_thread(p, tid, name);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
 
 /* ---- frames ---- */
 
@@ -94,7 +78,7 @@ static void test_frame_index_grows(void **state)
 		assert_int_equal(frame(&p, "m.py", i / 3, name, i % 3), (size_t)i);
 	}
 	assert_int_equal(p.nframes, 3000);
-	assert_true(p.frame_index_cap >= 2 * p.nframes);
+	assert_true(p.frame_index.cap >= 2 * p.nframes);
 	sample_profile_free(&p);
 }
 

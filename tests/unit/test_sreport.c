@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sampleprof.h"
+#include "sampleprof_fixture.h"
 #include "sreport.h"
 
 #define CPU PYBPF_SAMPLE_CPU
@@ -36,29 +37,10 @@
 	"counts map full; 0 frames unresolved; "
 #define OFF_WHY "of off-CPU samples (sleep, I/O, locks or the GIL)"
 
-static size_t frame(struct sample_profile *p, const char *file, int32_t first, const char *name,
-		    int32_t line)
-{
-	long i = sample_profile_frame(p, file, first, name, line);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
-static size_t thread(struct sample_profile *p, uint32_t tid, const char *name)
-{
-	long i = sample_profile_thread(p, tid, name);
-
-	assert_true(i >= 0);
-	return (size_t)i;
-}
-
 #define ADD(p, th, trunc, kind, samples, ns, ...)                                          \
 	do {                                                                               \
 		const size_t fr_[] = { __VA_ARGS__ };                                      \
-		assert_int_equal(sample_profile_add(p, th, fr_, sizeof(fr_) / sizeof(fr_[0]), \
-						    trunc, kind, samples, ns),             \
-				 0);                                                       \
+		add(p, th, fr_, sizeof(fr_) / sizeof(fr_[0]), trunc, kind, samples, ns);   \
 	} while (0)
 
 static void header(struct sample_profile *p, enum sample_mode mode, unsigned int hz)

@@ -301,6 +301,35 @@ static void test_escape_truncation(void **state)
 	assert_int_equal((unsigned char)buf[0], 0xaa);
 }
 
+/* The malloc'ed forms: the whole escaped string however long, and no byte
+ * read past max of a field that fills its array unterminated. */
+static void test_escaped_dup(void **state)
+{
+	static const char field[4] = { 'a', '\n', '\x1b', 'b' }; /* no terminator */
+	char long_in[300], *got;
+
+	(void)state;
+	memset(long_in, '\x01', sizeof(long_in) - 1);
+	long_in[sizeof(long_in) - 1] = '\0';
+	got = escaped_dup(long_in);
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 4 * (sizeof(long_in) - 1));
+	assert_memory_equal(got, "\\x01\\x01", 8);
+	free(got);
+	got = escaped_ndup(field, sizeof(field));
+	assert_non_null(got);
+	assert_string_equal(got, "a\\n\\x1bb");
+	free(got);
+	got = escaped_ndup("a\tbc", 2);
+	assert_non_null(got);
+	assert_string_equal(got, "a\\t");
+	free(got);
+	got = escaped_dup("");
+	assert_non_null(got);
+	assert_string_equal(got, "");
+	free(got);
+}
+
 /* CPython's str storage, as the evalframe backend copies it, decoded the
  * way Python's own str.encode("utf-8") does (expected bytes from Python). */
 static void test_ucs_decoding(void **state)
@@ -341,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize_random),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_truncation),
+		cmocka_unit_test(test_escaped_dup),
 		cmocka_unit_test(test_ucs_decoding),
 	};
 

@@ -11,11 +11,10 @@ exchanges requests for S seconds of wall time (default 2, or
 SAMPLE_SECONDS), prints "asyncio VALUE" (the same on every run) and exits
 0."""
 
-import argparse
 import asyncio
-import os
-import sys
 import time
+
+import workload_cli
 
 REPEAT = 200  # compute() loops over the request line this many times
 KINDS = 10    # distinct requests
@@ -74,15 +73,10 @@ async def main(seconds):
 
 
 def parse():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
-    parser.add_argument("--wait", action="store_true")
-    return parser.parse_args()
+    return workload_cli.parser().parse_args()
 
 
 if __name__ == "__main__":
     args = parse()
-    print("ready", flush=True)
-    if args.wait and not sys.stdin.readline():
-        sys.exit("sample_asyncio: stdin closed before the go line")
+    workload_cli.ready("sample_asyncio", args.wait)
     print("asyncio", asyncio.run(main(args.seconds)))

@@ -11,12 +11,12 @@ default). The lines the tests look for carry a "# LINE:" marker. It imports
 threading, so that the main thread has a Python name, MainThread, which a
 sampler can read."""
 
-import argparse
-import os
 import signal
 import sys
 import threading
 import time
+
+import workload_cli
 
 STOP = []
 SPINS = 20000
@@ -46,9 +46,7 @@ def main(seconds):
 
 
 def parse():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
-    parser.add_argument("--wait", action="store_true")
+    parser = workload_cli.parser()
     parser.add_argument("--status", type=int, default=0)
     return parser.parse_args()
 
@@ -56,8 +54,6 @@ def parse():
 if __name__ == "__main__":
     args = parse()
     signal.signal(signal.SIGUSR1, lambda signum, frame: STOP.append(signum))
-    print("ready", flush=True)
-    if args.wait and not sys.stdin.readline():
-        sys.exit("sample_chain: stdin closed before the go line")
+    workload_cli.ready("sample_chain", args.wait)
     print("chain", main(args.seconds))  # LINE:module-calls-main
     sys.exit(args.status)

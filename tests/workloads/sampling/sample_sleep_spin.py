@@ -10,11 +10,10 @@ Prints "ready", then (--wait) blocks reading one line from stdin, runs both
 threads for S seconds (default 2, or SAMPLE_SECONDS), prints "sleep_spin
 done" and exits 0."""
 
-import argparse
-import os
-import sys
 import threading
 import time
+
+import workload_cli
 
 NAP = 0.02  # long enough that the spinner rarely gives the GIL up
 
@@ -31,9 +30,7 @@ def spinner(end):
 
 
 def main(seconds, wait):
-    print("ready", flush=True)
-    if wait and not sys.stdin.readline():
-        sys.exit("sample_sleep_spin: stdin closed before the go line")
+    workload_cli.ready("sample_sleep_spin", wait)
     end = time.monotonic() + seconds
     threads = [threading.Thread(target=sleeper, name="sleeper-of-the-test", args=(end,)),
                threading.Thread(target=spinner, name="spinner-of-the-test", args=(end,))]
@@ -45,10 +42,7 @@ def main(seconds, wait):
 
 
 def parse():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
-    parser.add_argument("--wait", action="store_true")
-    return parser.parse_args()
+    return workload_cli.parser().parse_args()
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ it also writes there, as JSON, the CPU seconds (time.thread_time) each
 worker spent in work(): what the kernel saw, to tell a sampler's error from
 a machine whose load made the CPU times drift from 2:1."""
 
-import argparse
 import json
 import os
-import sys
 import threading
 import time
+
+import workload_cli
 
 UNIT = 2000  # loop iterations per unit of work
 CALIBRATION_UNITS = 50
@@ -69,9 +69,7 @@ def calibrate(seconds):
 
 def main(seconds, wait, cpu_file=None):
     ks = sizes(calibrate(seconds))
-    print("ready", flush=True)
-    if wait and not sys.stdin.readline():
-        sys.exit("sample_threads21: stdin closed before the go line")
+    workload_cli.ready("sample_threads21", wait)
     results, barrier = {}, threading.Barrier(2)
     cpu_set = {min(os.sched_getaffinity(0))}
     threads = [threading.Thread(target=worker, name=name, args=(factor, ks, results, name, barrier, cpu_set))
@@ -88,9 +86,7 @@ def main(seconds, wait, cpu_file=None):
 
 
 def parse():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SAMPLE_SECONDS", "2")))
-    parser.add_argument("--wait", action="store_true")
+    parser = workload_cli.parser()
     parser.add_argument("--cpu-file")
     return parser.parse_args()
 
