@@ -184,7 +184,7 @@ static __always_inline long walk_step(struct walk *w, struct task_struct *task)
 	    t->off.lasti_kind == PYBPF_LASTI_PTR)
 		return 0;
 	s->stack.frames[w->n & (PYBPF_SAMPLE_DEPTH - 1)] = (struct pybpf_sample_frame){
-		.code = code,
+		.code = code | PYBPF_CODE_TAG(block_u64(cb, &t->code_span, t->off.code_filename)),
 		.lasti = frame_lasti(t, fb, code),
 		.firstlineno = (__s32)block_u32(cb, &t->code_span, t->off.code_firstlineno),
 	};

@@ -202,13 +202,21 @@ enum pybpf_sample_kind {
 };
 
 /* One Python frame of a sampled stack: the code object and the index (in
- * 2-byte code units) of the instruction it was running; firstlineno tells a
- * code object apart from a later one at the same address. */
+ * 2-byte code units) of the instruction it was running. firstlineno and the
+ * tag in the top bits of code tell a code object apart from a later one at
+ * the same address. */
 struct pybpf_sample_frame {
 	__u64 code;
 	__s32 lasti;
 	__s32 firstlineno;
 };
+
+/* Bits 48-63 of pybpf_sample_frame.code (0 in any user-space address) hold
+ * bits 3-18 of the address of the code object's co_filename: two module
+ * bodies met at one address, both with first line 1, differ there. */
+#define PYBPF_CODE_ADDR_BITS 48
+#define PYBPF_CODE_ADDR_MASK ((1ull << PYBPF_CODE_ADDR_BITS) - 1)
+#define PYBPF_CODE_TAG(filename) ((((__u64)(filename) >> 3) & 0xffff) << PYBPF_CODE_ADDR_BITS)
 
 enum pybpf_stack_flags {
 	PYBPF_STACK_TRUNCATED = 1, /* frames beyond PYBPF_SAMPLE_DEPTH (towards the root) dropped */

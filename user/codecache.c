@@ -202,18 +202,21 @@ static uint64_t header_u64(const unsigned char *hdr, uint32_t off)
 	return v;
 }
 
-/* The code object at code, if its first line is still firstlineno. */
+/* The code object at code (an address with PYBPF_CODE_TAG's bits), if its
+ * first line is still firstlineno and its file name's tag still matches. */
 static struct codeinfo *read_code(const struct codecache *c, uint64_t code, int32_t firstlineno)
 {
 	const struct pybpf_offsets *o = &c->off;
+	uint64_t addr = code & PYBPF_CODE_ADDR_MASK;
 	unsigned char hdr[HEADER_MAX];
 	struct codeinfo *ci;
 	int32_t line;
 
-	if (!code || python_target__read(c->pid, code, hdr, c->code_header))
+	if (!addr || python_target__read(c->pid, addr, hdr, c->code_header))
 		return NULL;
 	memcpy(&line, hdr + o->code_firstlineno, sizeof(line));
-	if (line != firstlineno)
+	if (line != firstlineno ||
+	    PYBPF_CODE_TAG(header_u64(hdr, o->code_filename)) != (code & ~PYBPF_CODE_ADDR_MASK))
 		return NULL;
 	ci = calloc(1, sizeof(*ci));
 	if (!ci)

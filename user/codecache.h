@@ -29,16 +29,18 @@ struct codecache;
 /* A cache for process pid, running CPython 3.minor laid out as off (copied).
  * NULL with errno set: ENOMEM, or EINVAL when off lacks a code or str field. */
 struct codecache *codecache__new(pid_t pid, int minor, const struct pybpf_offsets *off);
-/* The code object at `code` (untagged: code_ptr_mask applied) as the
- * sampler saw it (firstlineno from the sample): read once and cached under (code, firstlineno), failures too;
- * NULL when it cannot be read or its firstlineno differs (freed and the
- * memory reused: the caller counts the frame as unresolved). The object is
- * trusted as a code object when its firstlineno matches and its name, file
- * name and line table have sane str/bytes headers; its type pointer is not
- * checked. A code object freed and replaced at the same address by one with
- * the same first line is not noticed. The result lives until codecache__free;
- * once CODECACHE_MAX_ENTRIES are cached, a code object not among them is
- * read into one scratch entry that the next codecache__get call reuses. */
+/* The code object at `code` as the sampler saw it: an address (code_ptr_mask
+ * applied) with PYBPF_CODE_TAG of its co_filename in the top bits, and
+ * firstlineno. Read once and cached under (code, firstlineno), failures too;
+ * NULL when it cannot be read or its first line or tag differs (freed and
+ * the memory reused: the caller counts the frame as unresolved). The object
+ * is trusted as a code object when those match and its name, file name and
+ * line table have sane str/bytes headers; its type pointer is not checked.
+ * A code object freed and replaced at the same address by one with the same
+ * first line and a file name whose address has the same 16-bit tag is not
+ * noticed. The result lives until codecache__free; once
+ * CODECACHE_MAX_ENTRIES are cached, a code object not among them is read
+ * into one scratch entry that the next codecache__get call reuses. */
 const struct codeinfo *codecache__get(struct codecache *c, uint64_t code, int32_t firstlineno);
 /* The line running at instruction index lasti (2-byte code units) of that
  * code object; 0 for a NULL ci. */

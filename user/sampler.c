@@ -111,7 +111,7 @@ static int sample_target_of(const struct python_target *t, const struct pybpf_of
 	*val = (struct pybpf_sample_target){ .runtime_addr = t->runtime_addr, .off = *off };
 	val->frame_span = span_of(off->frame_code, off->frame_previous, off->frame_instr,
 				  off->frame_owner);
-	val->code_span = span_of(off->code_flags, off->code_firstlineno, none, none);
+	val->code_span = span_of(off->code_flags, off->code_firstlineno, off->code_filename, none);
 	if (val->frame_span.hi - val->frame_span.lo + 8 > PYBPF_BLOCK_SIZE ||
 	    val->code_span.hi - val->code_span.lo + 8 > PYBPF_BLOCK_SIZE) {
 		err_set(err, "PID %d: CPython %s: its objects are laid out too far apart to be read",

@@ -108,6 +108,12 @@ static void fake_code_init(struct fake_code *c)
 	set_ptr(c, o->code_linetable, c->table);
 }
 
+/* The code object's key as the sampler gives it: address and file tag. */
+static uint64_t key_of(const struct fake_code *c)
+{
+	return addr_of(c->obj) | PYBPF_CODE_TAG(addr_of(c->filename));
+}
+
 static void fake_code_free(struct fake_code *c)
 {
 	free(c->name);
@@ -131,7 +137,7 @@ static void test_made_up_code(void **state)
 
 	(void)state;
 	fake_code_init(&c);
-	ci = codecache__get(cc, addr_of(c.obj), 40);
+	ci = codecache__get(cc, key_of(&c), 40);
 	assert_non_null(ci);
 	assert_string_equal(ci->name, "fn");
 	assert_string_equal(ci->filename, "\u51fd\u6570.py");
@@ -145,10 +151,13 @@ static void test_made_up_code(void **state)
 
 	/* Read once: a change in the target is not seen; the same entry comes back. */
 	c.name[layout()->unicode_ascii_data] = 'X';
-	assert_ptr_equal(codecache__get(cc, addr_of(c.obj), 40), ci);
+	assert_ptr_equal(codecache__get(cc, key_of(&c), 40), ci);
 	assert_string_equal(ci->name, "fn");
 	/* Another first line at that address: not this code object. */
-	assert_null(codecache__get(cc, addr_of(c.obj), 41));
+	assert_null(codecache__get(cc, key_of(&c), 41));
+	/* Another file name's tag: another code object that had this address. */
+	assert_null(codecache__get(cc, addr_of(c.obj) | PYBPF_CODE_TAG(addr_of(c.filename) + 8),
+				   40));
 	/* Unmapped memory, or no address at all. */
 	assert_null(codecache__get(cc, 8, 40));
 	assert_null(codecache__get(cc, 0, 40));
@@ -195,15 +204,15 @@ static void test_bad_headers(void **state)
 		else if (cases[i].field == o->code_filename)
 			good = c.filename;
 		set_ptr(&c, cases[i].field, cases[i].obj);
-		if (codecache__get(cc, addr_of(c.obj), 40))
+		if (codecache__get(cc, key_of(&c), 40))
 			fail_msg("%s: resolved", cases[i].what);
 		/* The failure is kept: fixed, the object still is not read again. */
 		set_ptr(&c, cases[i].field, good);
-		assert_null(codecache__get(cc, addr_of(c.obj), 40));
+		assert_null(codecache__get(cc, key_of(&c), 40));
 		codecache__free(cc);
 		/* A new cache reads the fixed object. */
 		cc = own_cache();
-		assert_non_null(codecache__get(cc, addr_of(c.obj), 40));
+		assert_non_null(codecache__get(cc, key_of(&c), 40));
 		codecache__free(cc);
 		fake_code_free(&c);
 		free(cases[i].obj);
@@ -240,7 +249,7 @@ static void test_bounds(void **state)
 	set_ptr(&c, o->code_name, c.name);
 	set_ptr(&c, o->code_filename, c.filename);
 	set_ptr(&c, o->code_linetable, c.table);
-	ci = codecache__get(cc, addr_of(c.obj), 40);
+	ci = codecache__get(cc, key_of(&c), 40);
 	assert_non_null(ci);
 	assert_int_equal(strlen(ci->name), CODECACHE_NAME_MAX); /* 256 whole emoji */
 	for (int i = 0; i < CODECACHE_NAME_MAX / 4; i++)
@@ -256,7 +265,7 @@ static void test_bounds(void **state)
 	c.table = fake_bytes(0, "", 0);
 	set_ptr(&c, o->code_linetable, c.table);
 	memcpy(c.obj + o->code_firstlineno, &(int32_t){ 41 }, 4);
-	ci = codecache__get(cc, addr_of(c.obj), 41);
+	ci = codecache__get(cc, key_of(&c), 41);
 	assert_non_null(ci);
 	assert_null(ci->linetable);
 	assert_int_equal(ci->linetable_len, 0);
@@ -281,20 +290,20 @@ static void test_full_cache(void **state)
 	fake_code_init(&c);
 	fake_code_init(&d);
 	memcpy(d.obj + layout()->code_firstlineno, &(int32_t){ 77 }, 4);
-	assert_non_null(codecache__get(cc, addr_of(c.obj), 40));
+	assert_non_null(codecache__get(cc, key_of(&c), 40));
 	/* Address 0 is never read: a cheap way to fill the cache with failures. */
 	for (int32_t i = 1; i < CODECACHE_MAX_ENTRIES; i++)
 		assert_null(codecache__get(cc, 0, i));
-	ci = codecache__get(cc, addr_of(d.obj), 77);
+	ci = codecache__get(cc, key_of(&d), 77);
 	assert_non_null(ci);
 	assert_string_equal(ci->name, "fn");
 	assert_int_equal(ci->firstlineno, 77);
-	ci = codecache__get(cc, addr_of(d.obj), 77);
+	ci = codecache__get(cc, key_of(&d), 77);
 	assert_non_null(ci);
 	assert_int_equal(codecache__line(ci, 12, 2), 79);
 	/* The one cached first is still there, and still the same. */
 	c.name[layout()->unicode_ascii_data] = 'X';
-	ci = codecache__get(cc, addr_of(c.obj), 40);
+	ci = codecache__get(cc, key_of(&c), 40);
 	assert_non_null(ci);
 	assert_string_equal(ci->name, "fn");
 	codecache__free(cc);
@@ -323,14 +332,14 @@ static void test_str_past_mapped_memory(void **state)
 	memcpy(str + o->unicode_length, &length, sizeof(length));
 	fake_code_init(&c);
 	set_ptr(&c, o->code_name, str);
-	assert_null(codecache__get(cc, addr_of(c.obj), 40));
+	assert_null(codecache__get(cc, key_of(&c), 40));
 	/* 24 characters fit before the hole. */
 	length = 64 - o->unicode_ascii_data;
 	memcpy(str + o->unicode_length, &length, sizeof(length));
-	assert_null(codecache__get(cc, addr_of(c.obj), 40)); /* the failure is kept */
+	assert_null(codecache__get(cc, key_of(&c), 40)); /* the failure is kept */
 	codecache__free(cc);
 	cc = own_cache();
-	assert_non_null(codecache__get(cc, addr_of(c.obj), 40));
+	assert_non_null(codecache__get(cc, key_of(&c), 40));
 	codecache__free(cc);
 	fake_code_free(&c);
 	munmap(pages, page);
@@ -416,11 +425,13 @@ static bool interp_find(const struct interp *ip, char *root, size_t rn, char *ex
  * Latin-1 and UCS-2 names and ASCII, Latin-1 and UCS-4 file names, each
  * stopped on a line 200 lines and hundreds of bytes of bytecode past its
  * first; and four copies of the first with over-long names. It prints, on
- * one line, id(code) co_firstlineno lasti f_lineno for each generator (lasti
- * in code units, as the sampler gives it), then id(code) co_firstlineno for
- * each copy, and waits to be killed. */
+ * one line, key(code) co_firstlineno lasti f_lineno for each generator (lasti
+ * in code units, as the sampler gives it), then key(code) co_firstlineno for
+ * each copy, and waits to be killed; key() is the code object's address with
+ * PYBPF_CODE_TAG of its file name's, as the sampler gives it. */
 static const char child_code[] =
 	"import time\n"
+	"def key(c): return id(c) | (((id(c.co_filename) >> 3) & 0xffff) << 48)\n"
 	"SRC = '\\n'.join(['def NAME():', '    x = 1', '    x = ' + ' + '.join(['x'] * 200)]\n"
 	"                 + [''] * 200 + ['    yield x', '    yield x', ''])\n"
 	"def gen(k, name, filename):\n"
@@ -435,9 +446,9 @@ static const char child_code[] =
 	"copies = [c.replace(co_name='a' * 2000, co_filename='f' * 5000),\n"
 	"          c.replace(co_name='\\u00e9' * 700), c.replace(co_name='\\u51fd' * 400),\n"
 	"          c.replace(co_name='\\U0001f600' * 300)]\n"
-	"out = ['%d %d %d %d' % (id(g.gi_code), g.gi_code.co_firstlineno,\n"
+	"out = ['%d %d %d %d' % (key(g.gi_code), g.gi_code.co_firstlineno,\n"
 	"                        g.gi_frame.f_lasti // 2, g.gi_frame.f_lineno) for g in keep]\n"
-	"out += ['%d %d' % (id(c), c.co_firstlineno) for c in copies]\n"
+	"out += ['%d %d' % (key(c), c.co_firstlineno) for c in copies]\n"
 	"print(' '.join(out), flush=True)\n"
 	"time.sleep(60)\n";
 
