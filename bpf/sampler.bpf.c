@@ -254,6 +254,57 @@ static __always_inline void count_stack(__u64 stack_id, __u32 pid, __u32 tid, __
 	__sync_fetch_and_add(&c->ns, ns);
 }
 
+struct tstate_walk {
+	const struct pybpf_offsets *off;
+	struct task_struct *task; /* the iterator's; NULL in the perf event */
+	__u64 fsbase;
+	__u64 ts;    /* the thread state looked at, then the one found */
+	__u64 found;
+};
+
+static __always_inline long tstate_step(struct tstate_walk *w, struct task_struct *task)
+{
+	if (!w->ts)
+		return 1;
+	if (read_ptr_in(w->ts + w->off->tstate_thread_id, task) == w->fsbase) {
+		w->found = w->ts;
+		return 1;
+	}
+	w->ts = read_ptr_in(w->ts + w->off->tstate_next, task);
+	return 0;
+}
+
+static long tstate_step_current(__u64 i, void *ctx)
+{
+	return tstate_step(ctx, NULL);
+}
+
+static long tstate_step_task(__u64 i, void *ctx)
+{
+	struct tstate_walk *w = ctx;
+
+	return tstate_step(w, w->task);
+}
+
+/* The thread's PyThreadState: the cached one while it still matches, else
+ * found on the main interpreter's thread list, which services with big
+ * thread pools make long (bpf_loop: up to PYBPF_MAX_SAMPLE_THREAD_WALK). */
+static __always_inline __u64 thread_state_of(const struct pybpf_sample_target *t, __u64 fsbase,
+					     __u64 cached, struct task_struct *task)
+{
+	struct tstate_walk w = { .off = &t->off, .task = task, .fsbase = fsbase };
+
+	if (cached && read_ptr_in(cached + t->off.tstate_thread_id, task) == fsbase)
+		return cached;
+	w.ts = read_ptr_in(t->runtime_addr + t->off.runtime_interp_main, task);
+	if (!w.ts)
+		return 0;
+	w.ts = read_ptr_in(w.ts + t->off.interp_threads_head, task);
+	bpf_loop(PYBPF_MAX_SAMPLE_THREAD_WALK, task ? tstate_step_task : tstate_step_current, &w,
+		 0);
+	return w.found;
+}
+
 /* Walks the stack of one thread and stores it; the stack's key, or 0. */
 static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __u32 tid,
 					 __u64 fsbase, struct task_struct *task, __u32 slot)
@@ -267,7 +318,7 @@ static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __
 	cp = bpf_map_lookup_elem(&thread_states, &tid);
 	if (cp)
 		cached = *cp;
-	ts = find_tstate(&t->off, t->runtime_addr, fsbase, &cached, task);
+	ts = thread_state_of(t, fsbase, cached, task);
 	if (!ts) {
 		count_loss(PYBPF_SLOSS_NO_TSTATE);
 		return 0;

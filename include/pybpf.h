@@ -191,6 +191,7 @@ enum pybpf_loss {
 #define PYBPF_MAX_STACKS 16384       /* distinct stacks */
 #define PYBPF_MAX_SAMPLE_KEYS 32768  /* distinct (process, thread, kind, stack) */
 #define PYBPF_MAX_HZ 10000
+#define PYBPF_MAX_SAMPLE_THREAD_WALK 8192 /* thread states searched for a thread not yet known */
 #define PYBPF_DEFAULT_HZ 99
 /* 3.13+: the _Py_InitCleanup shim frame carries CO_NO_MONITORING_EVENTS. */
 #define PYBPF_CO_NO_MONITORING_EVENTS 0x2000000
