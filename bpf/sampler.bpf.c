@@ -142,6 +142,20 @@ static __always_inline bool frame_is_shim(const struct pybpf_sample_target *t, c
 	       block_u8(fb, &t->frame_span, t->off.frame_owner) >= 3;
 }
 
+/* The two bpf_loop callbacks of a step function step(ctx, task): one reads
+ * the running task's memory (task NULL, so the sleepable-only copy is
+ * compiled out), the other the iterator's task kept in ctx->task. */
+#define LOOP_CALLBACKS(step, ctx_type)                                \
+	static long step##_current(__u64 i, void *ctx)                \
+	{                                                             \
+		return step(ctx, NULL);                               \
+	}                                                             \
+	static long step##_task(__u64 i, void *ctx)                   \
+	{                                                             \
+		ctx_type *c = ctx;                                    \
+		return step(c, c->task);                              \
+	}
+
 struct walk {
 	const struct pybpf_sample_target *t;
 	struct scratch *s;
@@ -192,17 +206,7 @@ static __always_inline long walk_step(struct walk *w, struct task_struct *task)
 	return 0;
 }
 
-static long walk_step_current(__u64 i, void *ctx)
-{
-	return walk_step(ctx, NULL);
-}
-
-static long walk_step_task(__u64 i, void *ctx)
-{
-	struct walk *w = ctx;
-
-	return walk_step(w, w->task);
-}
+LOOP_CALLBACKS(walk_step, struct walk)
 
 /* Walks the frames from `frame` towards the root into s->stack, leaf first
  * (shim frames do not count towards the depth, within a bound). 0, or -1
@@ -274,17 +278,7 @@ static __always_inline long tstate_step(struct tstate_walk *w, struct task_struc
 	return 0;
 }
 
-static long tstate_step_current(__u64 i, void *ctx)
-{
-	return tstate_step(ctx, NULL);
-}
-
-static long tstate_step_task(__u64 i, void *ctx)
-{
-	struct tstate_walk *w = ctx;
-
-	return tstate_step(w, w->task);
-}
+LOOP_CALLBACKS(tstate_step, struct tstate_walk)
 
 /* The thread's PyThreadState: the cached one while it still matches, else
  * found on the main interpreter's thread list, which services with big
