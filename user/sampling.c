@@ -252,9 +252,10 @@ static int finish(struct sampling *s)
 	int ret = 0;
 
 	sampler__stop(s->sm);
-	refresh(s);
-	/* Any stack whose notice was lost (a full ring buffer), while the target lives. */
+	/* Every stack, those whose notice is still queued or was lost (a full
+	 * ring buffer) included, while the target lives; then the names. */
 	sampler__foreach_stack(s->sm, warm_codes, s);
+	thread_names_refresh(&s->names, &s->t, &s->off, tstate_of, s->sm);
 	sample_profile_init(&p);
 	fill_header(s, &p);
 	if (d) {

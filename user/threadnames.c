@@ -43,7 +43,7 @@ static void read_os_name(pid_t pid, uint32_t tid, char *out, size_t n)
 	fclose(f);
 }
 
-/* The Python name of the thread whose PyThreadState is ts. */
+/* The Python name of the thread whose threading ident is ident, or NULL. */
 static const char *python_name_of(const struct pythread *pt, size_t npt, uint64_t ident)
 {
 	for (size_t i = 0; i < npt; i++)
