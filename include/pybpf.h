@@ -253,6 +253,8 @@ enum pybpf_stack_flags {
 struct pybpf_sample_stack {
 	__u32 depth;
 	__u32 flags; /* enum pybpf_stack_flags */
+	__u32 pid;   /* the process whose code objects the frames name */
+	__u32 pad;
 	struct pybpf_sample_frame frames[PYBPF_SAMPLE_DEPTH];
 };
 

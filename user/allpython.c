@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* --all-python, exact tracing: every CPython process of the host, each with
- * the backend that suits it, the probes attached once per interpreter file
- * (or per process when --match/--exclude-pid leave some out), forks, execs
- * and exits followed from the kernel's tracepoints. */
+/* --all-python: every CPython process of the host, found from /proc at the
+ * start and from the kernel's fork and exec tracepoints during the run;
+ * each traced or sampled by an engine (hostengine.h) until it ends, then
+ * one section per process. */
 #include "allpython.h"
 
 #include <errno.h>
@@ -14,60 +14,42 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "discover.h"
-#include "evalhook.h"
-#include "hostfiles.h"
-#include "hostreport.h"
+#include "hostengine.h"
 #include "hostrun.h"
 #include "offsets.h"
+#include "procevents.h"
 #include "progress.h"
 #include "runloop.h"
 #include "strutil.h"
-#include "tracer.h"
 
-#define NSEC_PER_SEC 1000000000ull
 #define PROGRESS_NS (500ull * 1000000ull)
-/* While a process that exec'ed waits for its interpreter to start. */
-#define PENDING_NS (20ull * 1000000ull)
-#define PENDING_GIVE_UP_S 10.0
+#define PENDING_GIVE_UP_S 10.0 /* for an exec'ed interpreter to start */
 #define CMD_SHOWN 100 /* bytes of a command line in a stderr line */
-
-/* One process traced (or that was). */
-struct traced {
-	struct python_target t;
-	struct pybpf_offsets off;
-	enum pybpf_backend backend;
-	struct evalhook hook;
-	char known_gap[256];
-	struct host_proc info;
-	struct pybpf_profile prof;
-	bool ended;
-};
 
 /* A process that exec'ed, waiting for its interpreter to be ready. */
 struct pending {
 	pid_t pid;
 	double since;
-	char why[512]; /* why it is not traced yet */
 };
 
 struct allpy {
 	const struct pybpf_options *o;
-	struct tracer *tr;
+	const struct host_engine_ops *ops;
+	void *engine;
+	struct proc_events *events;
 	struct discovery disc;
-	struct traced **procs;
-	size_t nprocs, procs_cap;
+	struct host_member **ms;
+	size_t nms, ms_cap;
 	struct host_refusal *refused;
 	size_t nrefused, refused_cap;
 	struct pending *pending;
 	size_t npending, pending_cap;
 	regex_t match;
 	bool has_match;
-	bool every_process; /* probes per interpreter file, not per process */
 	bool started;       /* the summary line is out: new processes are "new" */
 	unsigned int max_processes;
-	size_t active;      /* traced and not ended */
+	size_t active;      /* members not ended */
 	struct timespec t0;
 	struct progress progress;
 };
@@ -80,14 +62,13 @@ static double now_s(const struct allpy *a)
 	return (double)(now.tv_sec - a->t0.tv_sec) + (double)(now.tv_nsec - a->t0.tv_nsec) / 1e9;
 }
 
+/* An event's time (bpf_ktime_get_ns: CLOCK_MONOTONIC) in the run's seconds. */
 static double event_s(const struct allpy *a, uint64_t ns)
 {
-	double t0 = (double)a->t0.tv_sec + (double)a->t0.tv_nsec / 1e9;
-
-	return (double)ns / 1e9 - t0;
+	return (double)ns / 1e9 - ((double)a->t0.tv_sec + (double)a->t0.tv_nsec / 1e9);
 }
 
-/* A command line for a stderr line: escaped, cut. */
+/* A command line for a stderr line: cut, escaped. */
 static const char *shown_cmd(const char *cmd, char *buf, size_t n)
 {
 	char cut[CMD_SHOWN + 4];
@@ -109,20 +90,30 @@ static bool matches(const struct allpy *a, const char *cmd)
 	return !a->has_match || !regexec(&a->match, cmd, 0, NULL, 0);
 }
 
-static struct traced *find_active(const struct allpy *a, pid_t pid)
+static struct host_member *find_active(const struct allpy *a, pid_t pid)
 {
-	for (size_t i = 0; i < a->nprocs; i++)
-		if (a->procs[i]->info.pid == pid && !a->procs[i]->ended)
-			return a->procs[i];
+	for (size_t i = 0; i < a->nms; i++)
+		if (a->ms[i]->info.pid == pid && !a->ms[i]->ended)
+			return a->ms[i];
 	return NULL;
+}
+
+/* err's message without a leading "PID n: " (the line names the PID). */
+static const char *reason_of(const struct pybpf_err *err, pid_t pid)
+{
+	char prefix[32];
+	int n = snprintf(prefix, sizeof(prefix), "PID %d: ", pid);
+
+	return strncmp(err->msg, prefix, (size_t)n) ? err->msg : err->msg + n;
 }
 
 static void refuse(struct allpy *a, pid_t pid, const char *cmd, const char *why)
 {
 	char shown[4 * CMD_SHOWN + 16], reason[4 * 512];
+	struct host_refusal *r;
 
-	pybpf_warn("not tracing PID %d (%s): %s", pid, shown_cmd(cmd, shown, sizeof(shown)),
-		   escape_for_print(why, reason, sizeof(reason)));
+	pybpf_warn("not %s PID %d (%s): %s", a->ops->verb, pid,
+		   shown_cmd(cmd, shown, sizeof(shown)), escape_for_print(why, reason, sizeof(reason)));
 	if (a->nrefused == a->refused_cap) {
 		size_t cap = a->refused_cap ? 2 * a->refused_cap : 16;
 		struct host_refusal *v = realloc(a->refused, cap * sizeof(*v));
@@ -132,128 +123,74 @@ static void refuse(struct allpy *a, pid_t pid, const char *cmd, const char *why)
 		a->refused = v;
 		a->refused_cap = cap;
 	}
-	struct host_refusal *r = &a->refused[a->nrefused++];
+	r = &a->refused[a->nrefused++];
 	r->pid = pid;
 	snprintf(r->cmdline, sizeof(r->cmdline), "%s", cmd);
 	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
-/* err's message without a leading "PID n: " (the list names the PID). */
-static const char *reason_of(const struct pybpf_err *err, pid_t pid)
+static struct host_member *new_member(struct allpy *a)
 {
-	char prefix[32];
-	int n = snprintf(prefix, sizeof(prefix), "PID %d: ", pid);
+	struct host_member *m;
 
-	return strncmp(err->msg, prefix, (size_t)n) ? err->msg : err->msg + n;
-}
-
-static struct traced *add_traced(struct allpy *a)
-{
-	struct traced *p;
-
-	if (a->nprocs == a->procs_cap) {
-		size_t cap = a->procs_cap ? 2 * a->procs_cap : 32;
-		struct traced **v = realloc(a->procs, cap * sizeof(*v));
+	if (a->nms == a->ms_cap) {
+		size_t cap = a->ms_cap ? 2 * a->ms_cap : 32;
+		struct host_member **v = realloc(a->ms, cap * sizeof(*v));
 
 		if (!v)
 			return NULL;
-		a->procs = v;
-		a->procs_cap = cap;
+		a->ms = v;
+		a->ms_cap = cap;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->hook.mem_fd = p->hook.guard_fd = -1;
-	profile_init(&p->prof);
-	a->procs[a->nprocs++] = p;
-	return p;
+	m = calloc(1, sizeof(*m));
+	return m;
 }
 
-static int attach(struct allpy *a, struct traced *p, struct pybpf_err *err)
+/* Takes m into the run (new_member made room for it). */
+static void add_member(struct allpy *a, struct host_member *m, pid_t pid, const char *cmd,
+		       double from, const char *how)
 {
-	bool floor = a->o->probe_floor;
+	char shown[4 * CMD_SHOWN + 16], what[64];
 
-	if (p->backend == PYBPF_BACKEND_EVALFRAME)
-		return tracer__attach_evalframe(a->tr, &p->t, &p->off, floor, a->every_process, err);
-	return tracer__attach_usdt(a->tr, &p->t, &p->off, backend_usdt_flags(&p->t), floor,
-				   a->every_process, err);
+	m->info.pid = pid;
+	m->info.ns_pid = proc_ns_pid(pid);
+	snprintf(m->info.cmdline, sizeof(m->info.cmdline), "%s", cmd);
+	m->info.from_s = m->info.to_s = from;
+	m->info.end = HOST_PROC_RUNNING;
+	a->ms[a->nms++] = m;
+	a->active++;
+	a->ops->describe(m, what, sizeof(what));
+	pybpf_warn("%s %sPID %d (%s): CPython %s, %s%s%s", a->ops->verb, a->started ? "new " : "",
+		   pid, shown_cmd(cmd, shown, sizeof(shown)), m->t.version,
+		   m->t.shared ? "shared" : "static", what, how);
 }
 
-static void say_traced(struct allpy *a, const struct traced *p, const char *how)
-{
-	char shown[4 * CMD_SHOWN + 16];
-
-	pybpf_warn("tracing %sPID %d (%s): CPython %s, %s, backend %s%s", a->started ? "new " : "",
-		   p->info.pid, shown_cmd(p->info.cmdline, shown, sizeof(shown)), p->t.version,
-		   p->t.shared ? "shared" : "static", backend_name(p->backend), how);
-	if (p->known_gap[0] && pybpf_verbose)
-		pybpf_warn("known gap in PID %d: %s", p->info.pid, p->known_gap);
-}
-
-static void fill_info(struct traced *p, pid_t pid, const char *cmd, double from)
-{
-	p->info.pid = pid;
-	p->info.ns_pid = proc_ns_pid(pid);
-	snprintf(p->info.cmdline, sizeof(p->info.cmdline), "%s", cmd);
-	p->info.from_s = p->info.to_s = from;
-	p->info.end = HOST_PROC_RUNNING;
-}
-
-/* Probes (or the process's entry in the table) first, then the hook:
- * every call the hook diverts is seen. 0, or -1 with err set. */
-static int start_one(struct allpy *a, struct traced *p, struct pybpf_err *err)
-{
-	if (offsets_for_target(&p->t, &p->off, err) ||
-	    backend_choose(&p->t, a->o->backend, false, &p->backend, err) || attach(a, p, err))
-		return -1;
-	if (!backend_needs_hook(&p->t, p->backend))
-		return 0;
-	/* A running one that uses the perf trampoline has it set (install refuses);
-	 * one that just exec'ed and asks for it would refuse to start. */
-	if (a->started && p->t.minor >= 12 && python_target__wants_perf_trampoline(p->t.pid)) {
-		err_set(err, "it asks for the perf trampoline (-X perf or PYTHONPERFSUPPORT), "
-			     "another PEP 523 hook, which would refuse to start beside ours");
-		tracer__unregister(a->tr, p->t.pid);
-		return -1;
-	}
-	if (evalhook__install(&p->t, &p->hook, err)) {
-		tracer__unregister(a->tr, p->t.pid);
-		return -1;
-	}
-	return 0;
-}
-
-/* Traces pid, which runs a ready interpreter; how: words for its line.
- * 0, or -1 with err set (not traced). */
-static int trace_process(struct allpy *a, pid_t pid, const char *cmd, const char *how,
+/* Starts on pid, which runs a ready interpreter. 0, or -1 with err set. */
+static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char *how,
 			 struct pybpf_err *err)
 {
-	struct traced *p;
+	struct host_member *m;
 
 	if (a->active >= a->max_processes) {
-		err_set(err, "%zu processes are traced already: the --max-processes limit "
+		err_set(err, "%zu processes are taken already: the --max-processes limit "
 			     "(hint: raise it, up to %d)", a->active, PYBPF_MAX_TARGETS);
 		return -1;
 	}
-	p = add_traced(a);
-	if (!p) {
-		err_set(err, "cannot trace it: %s", strerror(ENOMEM));
+	m = new_member(a);
+	if (!m) {
+		err_set(err, "cannot take it: %s", strerror(ENOMEM));
 		return -1;
 	}
-	if (python_target__inspect(pid, &p->t, err) || start_one(a, p, err)) {
-		a->nprocs--;
-		profile_free(&p->prof);
-		free(p);
+	if (python_target__inspect(pid, &m->t, err) || offsets_for_target(&m->t, &m->off, err) ||
+	    a->ops->start(a->engine, m, a->started, err)) {
+		free(m);
 		return -1;
 	}
-	backend_known_gap(&p->t, p->backend, p->known_gap, sizeof(p->known_gap));
-	fill_info(p, pid, cmd, a->started ? now_s(a) : 0);
-	a->active++;
-	say_traced(a, p, how);
+	add_member(a, m, pid, cmd, a->started ? now_s(a) : 0, how);
 	return 0;
 }
 
-/* ---- start: every Python process running now ---- */
+/* ---- the start: every Python process running now ---- */
 
 static int look_at(void *ctx, pid_t pid)
 {
@@ -264,91 +201,53 @@ static int look_at(void *ctx, pid_t pid)
 	if (excluded(a, pid) || !discover_maybe_python(&a->disc, pid))
 		return 0;
 	proc_cmdline(pid, cmd, sizeof(cmd));
-	if (!matches(a, cmd))
+	if (!matches(a, cmd) || !start_process(a, pid, cmd, "", &err))
 		return 0;
-	if (trace_process(a, pid, cmd, "", &err)) {
-		/* A process that ended meanwhile is no longer there to report. */
-		if (kill(pid, 0) && errno == ESRCH)
-			return 0;
+	/* One that ended meanwhile is no longer there to report. */
+	if (!(kill(pid, 0) && errno == ESRCH))
 		refuse(a, pid, cmd, reason_of(&err, pid));
-	}
 	return 0;
-}
-
-static void count_backends(const struct allpy *a, size_t *usdt, size_t *eval)
-{
-	*usdt = *eval = 0;
-	for (size_t i = 0; i < a->nprocs; i++) {
-		if (a->procs[i]->backend == PYBPF_BACKEND_USDT)
-			(*usdt)++;
-		else
-			(*eval)++;
-	}
-}
-
-static void say_summary(const struct allpy *a)
-{
-	size_t usdt, eval;
-
-	count_backends(a, &usdt, &eval);
-	pybpf_warn("tracing %zu Python processes (%zu usdt, %zu evalframe), %zu not traced, "
-		   "probes on %zu interpreter files; %s", a->nprocs, usdt, eval, a->nrefused,
-		   a->every_process ? tracer__probed_files(a->tr) : a->nprocs,
-		   a->o->duration > 0 ? "stopping after --duration" : "Ctrl-C to stop");
 }
 
 /* ---- during the run: forks, execs, exits ---- */
 
 static void on_fork(struct allpy *a, const struct pybpf_proc_event *e)
 {
-	struct traced *parent = find_active(a, (pid_t)e->ppid), *p;
-	struct pybpf_err err = { { 0 } };
-	char how[64];
+	struct host_member *parent = find_active(a, (pid_t)e->ppid), *m;
+	char how[64], cmd[512];
 
 	if (!parent)
 		return;
-	p = (e->flags & PYBPF_PROC_REGISTERED) ? add_traced(a) : NULL;
-	if (!p) {
-		/* Not counted; a copy of our hook must still go. */
-		struct evalhook h;
-		if (parent->hook.installed && !evalhook__adopt(&parent->hook, (pid_t)e->pid, &h, &err))
-			evalhook__remove(&h);
-		tracer__unregister(a->tr, (pid_t)e->pid);
+	m = (e->flags & PYBPF_PROC_REGISTERED) && a->active < a->max_processes ? new_member(a)
+									     : NULL;
+	if (!m) {
+		a->ops->drop_fork(a->engine, parent, (pid_t)e->pid);
 		refuse(a, (pid_t)e->pid, parent->info.cmdline,
-		       "the process table is full (--max-processes)");
+		       "a fork beyond the --max-processes limit");
 		return;
 	}
 	/* Same program, same layout: the parent's facts hold. */
-	p->t = parent->t;
-	p->t.pid = (pid_t)e->pid;
-	p->off = parent->off;
-	p->backend = parent->backend;
-	snprintf(p->known_gap, sizeof(p->known_gap), "%s", parent->known_gap);
-	proc_cmdline(p->t.pid, p->info.cmdline, sizeof(p->info.cmdline));
-	fill_info(p, p->t.pid, p->info.cmdline[0] ? p->info.cmdline : parent->info.cmdline,
-		  event_s(a, e->ns));
-	p->info.forked_by = parent->info.pid;
-	/* Fails only for a child that exec'ed or ended since: its exec or exit follows. */
-	if (parent->hook.installed && evalhook__adopt(&parent->hook, p->t.pid, &p->hook, &err) &&
-	    pybpf_verbose)
-		pybpf_warn("%s", err.msg);
-	if (!a->every_process && attach(a, p, &err))
-		pybpf_warn("PID %d: %s", p->t.pid, err.msg);
-	a->active++;
+	m->t = parent->t;
+	m->t.pid = (pid_t)e->pid;
+	m->off = parent->off;
+	a->ops->follow_fork(a->engine, parent, m);
+	proc_cmdline(m->t.pid, cmd, sizeof(cmd));
 	snprintf(how, sizeof(how), "; forked by PID %d", parent->info.pid);
-	say_traced(a, p, how);
+	add_member(a, m, m->t.pid, cmd[0] ? cmd : parent->info.cmdline, event_s(a, e->ns), how);
+	m->info.forked_by = parent->info.pid;
 }
 
-static void end_process(struct allpy *a, struct traced *p, double when, enum host_proc_end how)
+static void end_member(struct allpy *a, struct host_member *m, double when,
+		       enum host_proc_end how)
 {
-	p->ended = true;
-	p->info.to_s = when;
-	p->info.end = how;
-	evalhook__remove(&p->hook); /* its memory is gone: only the guardian to reap */
+	m->ended = true;
+	m->info.to_s = when;
+	m->info.end = how;
+	a->ops->ended(a->engine, m);
 	a->active--;
 	if (how == HOST_PROC_EXITED)
-		pybpf_warn("PID %d exited after %.3f s traced", p->info.pid,
-			   p->info.to_s - p->info.from_s);
+		pybpf_warn("PID %d exited after %.3f s %s", m->info.pid,
+			   m->info.to_s - m->info.from_s, a->o->sample ? "sampled" : "traced");
 }
 
 static void add_pending(struct allpy *a, pid_t pid, double since)
@@ -371,30 +270,30 @@ static void add_pending(struct allpy *a, pid_t pid, double since)
 static void on_event(void *ctx, const struct pybpf_proc_event *e)
 {
 	struct allpy *a = ctx;
-	struct traced *p;
+	struct host_member *m;
 
 	switch (e->kind) {
 	case PYBPF_PROC_FORK:
 		on_fork(a, e);
 		break;
 	case PYBPF_PROC_EXEC:
-		p = find_active(a, (pid_t)e->pid);
-		if (p)
-			end_process(a, p, event_s(a, e->ns), HOST_PROC_EXECED);
+		m = find_active(a, (pid_t)e->pid);
+		if (m)
+			end_member(a, m, event_s(a, e->ns), HOST_PROC_EXECED);
 		if (!excluded(a, (pid_t)e->pid))
 			add_pending(a, (pid_t)e->pid, event_s(a, e->ns));
 		break;
 	case PYBPF_PROC_EXIT:
-		p = find_active(a, (pid_t)e->pid);
-		if (p)
-			end_process(a, p, event_s(a, e->ns), HOST_PROC_EXITED);
+		m = find_active(a, (pid_t)e->pid);
+		if (m)
+			end_member(a, m, event_s(a, e->ns), HOST_PROC_EXITED);
 		break;
 	}
 }
 
-/* A process that exec'ed: traced once its interpreter is up; true when it
- * is settled (traced, refused, not a Python, or gone). */
-static bool try_pending(struct allpy *a, struct pending *w)
+/* A process that exec'ed: taken once its interpreter is up. True when it
+ * is settled (taken, refused, not a Python, or gone). */
+static bool try_pending(struct allpy *a, const struct pending *w)
 {
 	struct pybpf_err err = { { 0 } };
 	struct python_target t;
@@ -416,7 +315,7 @@ static bool try_pending(struct allpy *a, struct pending *w)
 						  : "its interpreter did not start within 10 s");
 		return true;
 	}
-	if (trace_process(a, w->pid, cmd, "; started by exec", &err))
+	if (start_process(a, w->pid, cmd, "; started by exec", &err))
 		refuse(a, w->pid, cmd, reason_of(&err, w->pid));
 	return true;
 }
@@ -439,26 +338,27 @@ static void show_progress(struct allpy *a)
 	double t = now_s(a), d = a->o->duration;
 
 	progress_format(text, sizeof(text), d > 0 ? (d > t ? d - t : 0) : t, d > 0, a->active,
-			tracer__calls(a->tr), false);
+			a->ops->count(a->engine), a->o->sample);
 	progress_show(&a->progress, text);
 }
 
 static enum stop_reason run(struct allpy *a)
 {
+	uint64_t period = a->ops->tick_ns(a->engine), ticks, since_progress = 0;
 	enum stop_reason why = STOP_ERROR;
-	uint64_t ticks, since_progress = 0;
 	struct runloop r;
 
-	if (runloop_open(&r, 0, a->o->duration) || runloop_set_tick(&r, PENDING_NS)) {
+	if (runloop_open(&r, 0, a->o->duration) || runloop_set_tick(&r, period)) {
 		pybpf_warn("cannot watch signals and time: %s", strerror(errno));
 		goto out;
 	}
-	runloop_watch(&r, tracer__events_fd(a->tr));
+	runloop_watch(&r, proc_events__fd(a->events));
 	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
-		tracer__consume_events(a->tr);
+		proc_events__consume(a->events);
 		if (a->npending)
 			run_pending(a);
-		since_progress += ticks * PENDING_NS;
+		a->ops->tick(a->engine, a->ms, a->nms, ticks);
+		since_progress += ticks * period;
 		if (since_progress >= PROGRESS_NS) {
 			show_progress(a);
 			since_progress = 0;
@@ -466,132 +366,71 @@ static enum stop_reason run(struct allpy *a)
 	}
 out:
 	runloop_close(&r);
-	tracer__consume_events(a->tr);
+	proc_events__consume(a->events);
 	progress_clear(&a->progress);
 	return why;
 }
 
-/* ---- the end ---- */
-
-static struct pybpf_profile *profile_of(void *ctx, int pid)
+static void say_summary(const struct allpy *a)
 {
-	struct allpy *a = ctx;
+	char text[512];
 
-	/* The latest section of a PID (the earlier ones exec'ed). */
-	for (size_t i = a->nprocs; i-- > 0;)
-		if (a->procs[i]->info.pid == pid)
-			return &a->procs[i]->prof;
-	return NULL;
-}
-
-static void stop_all(struct allpy *a, double end)
-{
-	for (size_t i = 0; i < a->nprocs; i++) {
-		struct traced *p = a->procs[i];
-		int e = evalhook__remove(&p->hook);
-
-		if (e == -EBUSY)
-			pybpf_warn("PID %d's eval_frame was changed while it was traced: left as it "
-				   "is; calls made after the change were not seen", p->info.pid);
-		else if (e)
-			pybpf_warn("cannot restore PID %d's eval_frame: %s", p->info.pid, strerror(-e));
-		if (!p->ended)
-			p->info.to_s = end;
-	}
-}
-
-static void fill_profile(struct traced *p)
-{
-	struct pybpf_profile *pr = &p->prof;
-
-	pr->pid = p->info.pid;
-	snprintf(pr->python_version, sizeof(pr->python_version), "%s", p->t.version);
-	snprintf(pr->binary, sizeof(pr->binary), "%s", p->t.binary);
-	snprintf(pr->backend, sizeof(pr->backend), "%s", backend_name(p->backend));
-	snprintf(pr->build, sizeof(pr->build), "%s", p->t.shared ? "shared" : "static");
-	snprintf(pr->known_gap, sizeof(pr->known_gap), "%s", p->known_gap);
-	pr->wall_seconds = p->info.to_s - p->info.from_s;
-	p->info.exact = pr;
-}
-
-static int report(struct allpy *a, double wall)
-{
-	const struct pybpf_options *o = a->o;
-	struct host_proc *procs = calloc(a->nprocs ? a->nprocs : 1, sizeof(*procs));
-	struct host_run run = { .procs = procs, .nprocs = a->nprocs, .refused = a->refused,
-				.nrefused = a->nrefused, .wall_seconds = wall };
-	struct hostreport_opts ro = { .sort = o->sort, .limit = o->limit, .latency = o->latency };
-	int ret = 0, e;
-
-	if (!procs) {
-		pybpf_warn("cannot print the report: %s", strerror(ENOMEM));
-		return 1;
-	}
-	for (size_t i = 0; i < a->nprocs; i++) {
-		fill_profile(a->procs[i]);
-		procs[i] = a->procs[i]->info;
-	}
-	e = hostreport_print(stdout, &run, &ro);
-	if (e || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(e ? -e : errno));
-		ret = 1;
-	}
-	if (o->output && hostfiles_write_pstats(&run, o->output))
-		ret = 1;
-	free(procs);
-	return ret;
+	a->ops->summary(a->engine, a->ms, a->nms, a->nrefused, text, sizeof(text));
+	pybpf_warn("%s; %s", text, a->o->duration > 0 ? "stopping after --duration" : "Ctrl-C to stop");
 }
 
 static int finish(struct allpy *a)
 {
-	struct pybpf_err err = { { 0 } };
-	struct timespec now;
 	double end = now_s(a);
-	int ret = 0;
+	struct host_proc *procs = calloc(a->nms ? a->nms : 1, sizeof(*procs));
+	struct host_run run = { .procs = procs, .nprocs = a->nms, .refused = a->refused,
+				.nrefused = a->nrefused, .wall_seconds = end, .sampling = a->o->sample };
+	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	tracer__stop(a->tr, 0, (unsigned long long)now.tv_sec * NSEC_PER_SEC +
-				       (unsigned long long)now.tv_nsec);
-	tracer__detach(a->tr);
-	stop_all(a, end);
-	if (tracer__drain_all(a->tr, profile_of, a, &err)) {
-		pybpf_warn("%s; printing what was read", err.msg);
-		ret = 1;
-	}
-	if (tracer__events_lost(a->tr))
+	for (size_t i = 0; i < a->nms; i++)
+		if (!a->ms[i]->ended)
+			a->ms[i]->info.to_s = end;
+	ret = a->ops->finish(a->engine, a->ms, a->nms);
+	if (a->ops->events_lost(a->engine))
 		pybpf_warn("%llu process events were lost (the ring buffer was full): processes "
-			   "that started then may be missing", (unsigned long long)tracer__events_lost(a->tr));
-	return report(a, end) | ret;
+			   "that started then may be missing",
+			   (unsigned long long)a->ops->events_lost(a->engine));
+	if (!procs) {
+		pybpf_warn("cannot print the report: %s", strerror(ENOMEM));
+		return 1;
+	}
+	for (size_t i = 0; i < a->nms; i++)
+		procs[i] = a->ms[i]->info;
+	ret |= a->ops->report(a->engine, &run);
+	free(procs);
+	return ret;
 }
 
 static int start(struct allpy *a, struct pybpf_err *err)
 {
 	const struct pybpf_options *o = a->o;
-	struct tracer_limits lim = {
-		.processes = o->max_processes ? o->max_processes : PYBPF_DEFAULT_MAX_PROCESSES,
-		.threads = o->max_threads ? o->max_threads : PYBPF_MAX_THREADS,
-		.functions = o->max_functions ? o->max_functions : PYBPF_MAX_FUNCS,
-	};
 
-	a->max_processes = lim.processes;
-	a->every_process = !o->match && !o->nexclude;
+	a->ops = o->sample ? &host_sample_ops : &host_trace_ops;
+	a->max_processes = o->max_processes ? o->max_processes : PYBPF_DEFAULT_MAX_PROCESSES;
 	if (o->match && regcomp(&a->match, o->match, REG_EXTENDED | REG_NOSUB)) {
 		err_set(err, "invalid --match '%s'", o->match);
 		return -1;
 	}
 	a->has_match = o->match != NULL;
-	/* The watch first: what forks or execs while the others are looked at is heard of. */
-	a->tr = tracer__open(&lim, o->latency, true, err);
-	if (!a->tr)
+	/* Processes left out keep their code untouched: probes per process then. */
+	a->engine = a->ops->open(o, !o->match && !o->nexclude, err);
+	if (!a->engine)
 		return -1;
-	if (tracer__open_events(a->tr, on_event, a)) {
+	/* The watch first: what forks or execs while the others are looked at is heard of. */
+	a->events = proc_events__open(a->ops->events_map(a->engine), on_event, a);
+	if (!a->events) {
 		err_set(err, "cannot watch processes: %s", strerror(errno));
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a->t0);
 	progress_init(&a->progress, STDERR_FILENO);
 	discover_each_pid(look_at, a);
-	tracer__consume_events(a->tr); /* forks of the processes just traced */
+	proc_events__consume(a->events); /* forks of the processes just taken */
 	a->started = true;
 	say_summary(a);
 	return 0;
@@ -599,15 +438,14 @@ static int start(struct allpy *a, struct pybpf_err *err)
 
 static void cleanup(struct allpy *a)
 {
-	if (a->tr)
-		tracer__detach(a->tr);
-	for (size_t i = 0; i < a->nprocs; i++) {
-		evalhook__remove(&a->procs[i]->hook);
-		profile_free(&a->procs[i]->prof);
-		free(a->procs[i]);
+	for (size_t i = 0; i < a->nms; i++) {
+		a->ops->free_member(a->ms[i]);
+		free(a->ms[i]);
 	}
-	tracer__close(a->tr);
-	free(a->procs);
+	if (a->engine)
+		a->ops->close(a->engine);
+	proc_events__free(a->events);
+	free(a->ms);
 	free(a->refused);
 	free(a->pending);
 	discovery_free(&a->disc);

@@ -36,7 +36,6 @@ struct tracer {
 	size_t nlinks, links_cap;
 	struct probed_file *files;
 	size_t nfiles, files_cap;
-	struct ring_buffer *events;
 	size_t ncpus;
 	bool latency;
 };
@@ -628,42 +627,9 @@ uint64_t tracer__calls(struct tracer *tr)
 	return n;
 }
 
-struct events_ctx {
-	tracer_event_fn fn;
-	void *ctx;
-};
-
-static int on_event(void *ctx, void *data, size_t size)
+int tracer__proc_events_map(struct tracer *tr)
 {
-	struct events_ctx *ec = ctx;
-
-	if (size < sizeof(struct pybpf_proc_event))
-		return 0;
-	ec->fn(ec->ctx, data);
-	return 0;
-}
-
-int tracer__events_fd(struct tracer *tr)
-{
-	if (!tr->events)
-		return -1;
-	return ring_buffer__epoll_fd(tr->events);
-}
-
-int tracer__open_events(struct tracer *tr, tracer_event_fn fn, void *ctx)
-{
-	static struct events_ctx ec; /* one tracer per run */
-
-	ec.fn = fn;
-	ec.ctx = ctx;
-	tr->events = ring_buffer__new(bpf_map__fd(tr->skel->maps.proc_events), on_event, &ec, NULL);
-	return tr->events ? 0 : -errno;
-}
-
-void tracer__consume_events(struct tracer *tr)
-{
-	if (tr->events)
-		ring_buffer__consume(tr->events);
+	return bpf_map__fd(tr->skel->maps.proc_events);
 }
 
 uint64_t tracer__events_lost(struct tracer *tr)
@@ -676,7 +642,6 @@ void tracer__close(struct tracer *tr)
 	if (!tr)
 		return;
 	tracer__detach(tr);
-	ring_buffer__free(tr->events);
 	pybpf_bpf__destroy(tr->skel);
 	free(tr->links);
 	free(tr->files);

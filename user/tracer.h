@@ -60,13 +60,8 @@ int tracer__drain_all(struct tracer *tr, tracer_profile_fn profile_of, void *ctx
 /* Calls counted so far, all processes. */
 uint64_t tracer__calls(struct tracer *tr);
 
-/* --all-python's events: fn is called for each by tracer__consume_events. */
-typedef void (*tracer_event_fn)(void *ctx, const struct pybpf_proc_event *e);
-/* 0 or -errno. */
-int tracer__open_events(struct tracer *tr, tracer_event_fn fn, void *ctx);
-/* Polls readable when events wait, or -1. */
-int tracer__events_fd(struct tracer *tr);
-void tracer__consume_events(struct tracer *tr);
+/* --all-python's process events: the ring buffer's map (procevents.h). */
+int tracer__proc_events_map(struct tracer *tr);
 /* Events the ring buffer had no room for. */
 uint64_t tracer__events_lost(struct tracer *tr);
 void tracer__close(struct tracer *tr);
