@@ -448,6 +448,7 @@ static void test_merged_files(void **state)
 	free(text);
 	assert_sampled_pstats_file(in(&t, "out/pid-1234.prof"), fx.procs[0].sampled);
 	assert_sampled_pstats_file(in(&t, "out/pid-1300.prof"), fx.procs[1].sampled);
+	free(err);
 	remove_subdir(&t, "out");
 	test_remove_tmpdir(t.dir);
 	fixture_free(&fx);
