@@ -238,14 +238,12 @@ static int pstats_files_in_dir(const struct host_run *run, const char *dir, bool
 	int status = 0;
 
 	for (size_t i = 0; i < run->nprocs; i++) {
-		char name[ID_MAX + 16], *path;
+		char id[ID_MAX], name[ID_MAX + 16], *path;
 
 		if (!has_profile(&run->procs[i]))
 			continue;
-		proc_id(run, i, name, sizeof(name));
-		memmove(name + 4, name, strlen(name) + 1);
-		memcpy(name, "pid-", 4);
-		strcat(name, ".prof");
+		proc_id(run, i, id, sizeof(id));
+		snprintf(name, sizeof(name), "pid-%s.prof", id);
 		path = dir_path(dir, name);
 		written[i] = !pstats_at(&run->procs[i], path);
 		status |= !written[i];

@@ -68,8 +68,11 @@ size_t *host_proc_order(const struct host_run *run)
 	size_t *order = calloc(run->nprocs + 1, sizeof(*order));
 
 	if (w && order) {
-		for (size_t i = 0; i < run->nprocs; i++)
-			w[i] = (struct weighed){ proc_weight(&run->procs[i]), run->procs[i].pid, i };
+		for (size_t i = 0; i < run->nprocs; i++) {
+			const struct host_proc *hp = &run->procs[i];
+
+			w[i] = (struct weighed){ proc_weight(hp), hp->pid, i };
+		}
 		qsort(w, run->nprocs, sizeof(*w), weighed_cmp);
 		for (size_t i = 0; i < run->nprocs; i++)
 			order[i] = w[i].index;

@@ -54,8 +54,10 @@ static inline struct pybpf_profile *exact_profile(int pid, const struct fig *fig
 	strcpy(p->backend, "evalframe");
 	p->wall_seconds = 2.5;
 	for (size_t i = 0; i < n; i++) {
-		struct pybpf_stats st = { .ncalls = figs[i].nc, .pcalls = figs[i].cc,
-					  .tottime_ns = figs[i].tt_ns, .cumtime_ns = figs[i].ct_ns };
+		struct pybpf_stats st = { .ncalls = figs[i].nc,
+					  .pcalls = figs[i].cc,
+					  .tottime_ns = figs[i].tt_ns,
+					  .cumtime_ns = figs[i].ct_ns };
 		long f = profile_intern(p, figs[i].file, figs[i].line, figs[i].name);
 
 		assert_true(f >= 0);

@@ -171,7 +171,8 @@ static void test_whole_text(void **state)
 			     "\n======== PID 1300: python3 job.py\n"
 			     "Traced from 1.002 s to 10.004 s of the run\n%s"
 			     "\n======== PID 1234 (PID 7 in its namespace): python3 app.py --x\n"
-			     "Traced from 0.412 s to 3.210 s of the run (exited); forked by PID 1200\n"
+			     "Traced from 0.412 s to 3.210 s of the run (exited); "
+			     "forked by PID 1200\n"
 			     "%s"
 			     "\n======== PID 1100: python3 idle.py\n"
 			     "Traced from 0.000 s to 5.500 s of the run (exec'ed another program)\n"
@@ -296,8 +297,10 @@ static void test_ties_and_namespace(void **state)
 	assert_non_null(b);
 	assert_true(a < b);
 	assert_null(strstr(out, "namespace"));
-	assert_non_null(strstr(out, "   1.  50.0%  a.py:1(f)  PID 10 (python3 a.py)  0.005 s, 1 call\n"
-				    "   2.  50.0%  a.py:1(f)  PID 20 (python3 b.py)  0.005 s, 1 call\n"));
+	assert_non_null(strstr(out, "   1.  50.0%  a.py:1(f)  PID 10 (python3 a.py)  0.005 s, "
+				    "1 call\n"
+				    "   2.  50.0%  a.py:1(f)  PID 20 (python3 b.py)  0.005 s, "
+				    "1 call\n"));
 	free(out);
 	fixture_free(&fx);
 }
@@ -365,8 +368,9 @@ static void test_hot_spots_top_ten(void **state)
 	for (int rank = 3; rank <= 10; rank++) {
 		int ms = 13 - rank;
 
-		snprintf(want, sizeof(want), "  %2d. %5.1f%%  m.py:%d(f%d)  PID 300 (python3 m.py)  "
-			 "0.%03d s, 1 call\n", rank, ms * 100.0 / 77, ms, ms, ms);
+		snprintf(want, sizeof(want),
+			 "  %2d. %5.1f%%  m.py:%d(f%d)  PID 300 (python3 m.py)  0.%03d s, 1 call\n",
+			 rank, ms * 100.0 / 77, ms, ms, ms);
 		assert_non_null(strstr(hot, want));
 	}
 	assert_null(strstr(hot, "(f2)"));
@@ -394,7 +398,8 @@ static void test_escaping(void **state)
 	assert_non_null(strstr(out, "\n======== PID 77: python3 \\x1b[31mred\\nx\\xff\\xfe "
 				    "\xc3\xa9t\xc3\xa9\n"));
 	assert_non_null(strstr(out, "   1. 100.0%  e\\x1b[31m.py:1(f\\nx)  PID 77 (python3 "
-				    "\\x1b[31mred\\nx\\xff\\xfe \xc3\xa9t\xc3\xa9)  0.001 s, 1 call\n"));
+				    "\\x1b[31mred\\nx\\xff\\xfe \xc3\xa9t\xc3\xa9)  "
+				    "0.001 s, 1 call\n"));
 	assert_non_null(strstr(out, "PID 78 (py\\tthon\\x7f): unsupported \\x1b]0;title\\x07 "
 				    "build\n"));
 	assert_null(strchr(out, '\x1b'));
@@ -481,8 +486,10 @@ static void test_sampling(void **state)
 			     "Sampled from 0.500 s to 5.000 s of the run\n%s"
 			     "\n======== Hot spots across 2 processes\n"
 			     "Own time (share of 0.650 s in all functions of all processes):\n"
-			     "   1.  61.5%%  a.py:5(spin)  PID 50 (python3 a.py)  0.400 s, 40 samples\n"
-			     "   2.  30.8%%  a.py:1(main)  PID 50 (python3 a.py)  0.200 s, 20 samples\n"
+			     "   1.  61.5%%  a.py:5(spin)  PID 50 (python3 a.py)  0.400 s, "
+			     "40 samples\n"
+			     "   2.  30.8%%  a.py:1(main)  PID 50 (python3 a.py)  0.200 s, "
+			     "20 samples\n"
 			     "   3.   7.7%%  b.py:3(w)  PID 60 (python3 b.py)  0.050 s, 5 samples\n"
 			     "\n======== Not sampled (1)\n"
 			     "PID 70 (python2 old.py): not CPython 3.9 to 3.15\n",

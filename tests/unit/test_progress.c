@@ -23,6 +23,7 @@
 
 #define READ_TIMEOUT_MS 5000 /* a failure bound only: the bytes are already written */
 #define MARK "<end>"
+#define LEFT_12 "pybpf-prof: 12 s left, 6 processes traced, 1234567 calls counted"
 
 struct pty {
 	int master, slave;
@@ -183,9 +184,9 @@ static void test_format(void **state)
 
 	(void)state;
 	progress_format(buf, sizeof(buf), 12.0, true, 6, 1234567, false);
-	assert_string_equal(buf, "pybpf-prof: 12 s left, 6 processes traced, 1234567 calls counted");
+	assert_string_equal(buf, LEFT_12);
 	progress_format(buf, sizeof(buf), 11.2, true, 6, 1234567, false);
-	assert_string_equal(buf, "pybpf-prof: 12 s left, 6 processes traced, 1234567 calls counted");
+	assert_string_equal(buf, LEFT_12);
 	progress_format(buf, sizeof(buf), 12.9, false, 1, 1, false);
 	assert_string_equal(buf, "pybpf-prof: 12 s so far, 1 process traced, 1 call counted");
 	progress_format(buf, sizeof(buf), 3.5, false, 2, 99, true);
