@@ -16,6 +16,7 @@
 
 #include "discover.h"
 #include "hostengine.h"
+#include "hostreport.h"
 #include "hostrun.h"
 #include "offsets.h"
 #include "procevents.h"
@@ -68,15 +69,6 @@ static double event_s(const struct allpy *a, uint64_t ns)
 	return (double)ns / 1e9 - ((double)a->t0.tv_sec + (double)a->t0.tv_nsec / 1e9);
 }
 
-/* A command line for a stderr line: cut, escaped. */
-static const char *shown_cmd(const char *cmd, char *buf, size_t n)
-{
-	char cut[CMD_SHOWN + 4];
-
-	snprintf(cut, sizeof(cut), "%.*s%s", CMD_SHOWN, cmd, strlen(cmd) > CMD_SHOWN ? "..." : "");
-	return escape_for_print(cut, buf, n);
-}
-
 static bool excluded(const struct allpy *a, pid_t pid)
 {
 	for (size_t i = 0; i < a->o->nexclude; i++)
@@ -109,11 +101,12 @@ static const char *reason_of(const struct pybpf_err *err, pid_t pid)
 
 static void refuse(struct allpy *a, pid_t pid, const char *cmd, const char *why)
 {
-	char shown[4 * CMD_SHOWN + 16], reason[4 * 512];
+	char *shown = host_command_for_print(cmd, CMD_SHOWN), reason[4 * 512];
 	struct host_refusal *r;
 
-	pybpf_warn("not %s PID %d (%s): %s", a->ops->verb, pid,
-		   shown_cmd(cmd, shown, sizeof(shown)), escape_for_print(why, reason, sizeof(reason)));
+	pybpf_warn("not %s PID %d (%s): %s", a->ops->verb, pid, shown ? shown : "?",
+		   escape_for_print(why, reason, sizeof(reason)));
+	free(shown);
 	if (a->nrefused == a->refused_cap) {
 		size_t cap = a->refused_cap ? 2 * a->refused_cap : 16;
 		struct host_refusal *v = realloc(a->refused, cap * sizeof(*v));
@@ -150,7 +143,7 @@ static struct host_member *new_member(struct allpy *a)
 static void add_member(struct allpy *a, struct host_member *m, pid_t pid, const char *cmd,
 		       double from, const char *how)
 {
-	char shown[4 * CMD_SHOWN + 16], what[64];
+	char *shown = host_command_for_print(cmd, CMD_SHOWN), what[64];
 
 	m->info.pid = pid;
 	m->info.ns_pid = proc_ns_pid(pid);
@@ -161,8 +154,9 @@ static void add_member(struct allpy *a, struct host_member *m, pid_t pid, const 
 	a->active++;
 	a->ops->describe(m, what, sizeof(what));
 	pybpf_warn("%s %sPID %d (%s): CPython %s, %s%s%s", a->ops->verb, a->started ? "new " : "",
-		   pid, shown_cmd(cmd, shown, sizeof(shown)), m->t.version,
-		   m->t.shared ? "shared" : "static", what, how);
+		   pid, shown ? shown : "?", m->t.version, m->t.shared ? "shared" : "static", what,
+		   how);
+	free(shown);
 }
 
 /* Starts on pid, which runs a ready interpreter. 0, or -1 with err set. */
@@ -367,7 +361,7 @@ static enum stop_reason run(struct allpy *a)
 out:
 	runloop_close(&r);
 	proc_events__consume(a->events);
-	progress_clear(&a->progress);
+	progress_end(&a->progress);
 	return why;
 }
 
@@ -428,7 +422,7 @@ static int start(struct allpy *a, struct pybpf_err *err)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a->t0);
-	progress_init(&a->progress, STDERR_FILENO);
+	progress_init(&a->progress, stderr);
 	discover_each_pid(look_at, a);
 	proc_events__consume(a->events); /* forks of the processes just taken */
 	a->started = true;
