@@ -27,15 +27,17 @@ struct host_member {
 
 struct host_engine_ops {
 	const char *verb;  /* "tracing", "sampling" */
-	/* Loads the BPF side with the process watch. every_process: probes once
-	 * per interpreter file. NULL with err set. */
-	void *(*open)(const struct pybpf_options *o, bool every_process, struct pybpf_err *err);
+	/* Loads the BPF side with the process watch. NULL with err set. */
+	void *(*open)(const struct pybpf_options *o, struct pybpf_err *err);
 	/* The process-event ring buffer's map, and events it had no room for. */
 	int (*events_map)(void *e);
 	uint64_t (*events_lost)(void *e);
 	/* Starts on m (inspected, interpreter ready; just_exec: it exec'ed during
-	 * the run). 0, or -1 with err set and nothing of m left behind. */
-	int (*start)(void *e, struct host_member *m, bool just_exec, struct pybpf_err *err);
+	 * the run). shared_probes: probes on m's interpreter file may serve every
+	 * process that maps it (none of them is left out); else m's own. 0, or
+	 * -1 with err set and nothing of m left behind. */
+	int (*start)(void *e, struct host_member *m, bool just_exec, bool shared_probes,
+		     struct pybpf_err *err);
 	/* m is a fork of parent that the BPF side registered at once. */
 	void (*follow_fork)(void *e, const struct host_member *parent, struct host_member *m);
 	/* The BPF side registered a fork that is not to be followed: undo it. */

@@ -38,11 +38,10 @@ struct sampled {
 	struct sample_profile prof;
 };
 
-static void *sample_open(const struct pybpf_options *o, bool every_process, struct pybpf_err *err)
+static void *sample_open(const struct pybpf_options *o, struct pybpf_err *err)
 {
 	struct sample_engine *e = calloc(1, sizeof(*e));
 
-	(void)every_process; /* perf events are per CPU: one set for the host anyway */
 	if (!e) {
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return NULL;
@@ -99,11 +98,14 @@ static void sample_free_member(struct host_member *m)
 	m->priv = NULL;
 }
 
-static int sample_start(void *ep, struct host_member *m, bool just_exec, struct pybpf_err *err)
+/* Perf events are per CPU: one set for the host, whatever shared_probes says. */
+static int sample_start(void *ep, struct host_member *m, bool just_exec, bool shared_probes,
+			struct pybpf_err *err)
 {
 	struct sample_engine *e = ep;
 
 	(void)just_exec;
+	(void)shared_probes;
 	if (!new_sampled(m)) {
 		err_set(err, "cannot sample it: %s", strerror(ENOMEM));
 		return -1;

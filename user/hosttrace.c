@@ -23,7 +23,7 @@
 struct trace_engine {
 	const struct pybpf_options *o;
 	struct tracer *tr;
-	bool every_process;
+	size_t own_probes; /* processes with probes of their own */
 	struct host_member **ms; /* finish: for the drain's lookups */
 	size_t nms;
 };
@@ -31,12 +31,13 @@ struct trace_engine {
 /* Per process. */
 struct traced {
 	enum pybpf_backend backend;
+	bool shared_probes; /* on the interpreter file for every process, or its own */
 	struct evalhook hook;
 	char known_gap[256];
 	struct pybpf_profile prof;
 };
 
-static void *trace_open(const struct pybpf_options *o, bool every_process, struct pybpf_err *err)
+static void *trace_open(const struct pybpf_options *o, struct pybpf_err *err)
 {
 	struct trace_engine *e = calloc(1, sizeof(*e));
 	struct tracer_limits lim = {
@@ -50,7 +51,6 @@ static void *trace_open(const struct pybpf_options *o, bool every_process, struc
 		return NULL;
 	}
 	e->o = o;
-	e->every_process = every_process;
 	e->tr = tracer__open(&lim, o->latency, true, err);
 	if (!e->tr) {
 		free(e);
@@ -98,15 +98,22 @@ static int attach(struct trace_engine *e, struct host_member *m, struct pybpf_er
 	struct traced *p = m->priv;
 	bool floor = e->o->probe_floor;
 
+	int ret;
+
 	if (p->backend == PYBPF_BACKEND_EVALFRAME)
-		return tracer__attach_evalframe(e->tr, &m->t, &m->off, floor, e->every_process, err);
-	return tracer__attach_usdt(e->tr, &m->t, &m->off, backend_usdt_flags(&m->t), floor,
-				   e->every_process, err);
+		ret = tracer__attach_evalframe(e->tr, &m->t, &m->off, floor, p->shared_probes, err);
+	else
+		ret = tracer__attach_usdt(e->tr, &m->t, &m->off, backend_usdt_flags(&m->t), floor,
+					  p->shared_probes, err);
+	if (!ret && !p->shared_probes)
+		e->own_probes++;
+	return ret;
 }
 
 /* Probes (or the process's entry in the table) first, then the hook:
  * every call the hook diverts is seen. */
-static int trace_start(void *ep, struct host_member *m, bool just_exec, struct pybpf_err *err)
+static int trace_start(void *ep, struct host_member *m, bool just_exec, bool shared_probes,
+		       struct pybpf_err *err)
 {
 	struct trace_engine *e = ep;
 	struct traced *p = new_traced(m);
@@ -115,6 +122,7 @@ static int trace_start(void *ep, struct host_member *m, bool just_exec, struct p
 		err_set(err, "cannot trace it: %s", strerror(ENOMEM));
 		return -1;
 	}
+	p->shared_probes = shared_probes;
 	if (backend_choose(&m->t, e->o->backend, false, &p->backend, err) || attach(e, m, err))
 		goto fail;
 	backend_known_gap(&m->t, p->backend, p->known_gap, sizeof(p->known_gap));
@@ -148,13 +156,14 @@ static void trace_follow_fork(void *ep, const struct host_member *parent, struct
 		return;
 	}
 	p->backend = pp->backend;
+	p->shared_probes = pp->shared_probes;
 	snprintf(p->known_gap, sizeof(p->known_gap), "%s", pp->known_gap);
 	/* Fails only for a child that exec'ed or ended since: its exec or exit follows. */
 	if (pp->hook.installed && evalhook__adopt(&pp->hook, m->t.pid, &p->hook, &err) &&
 	    pybpf_verbose)
 		pybpf_warn("%s", err.msg);
 	/* Per-process probes do not follow a fork. */
-	if (!e->every_process && attach(e, m, &err))
+	if (!p->shared_probes && attach(e, m, &err))
 		pybpf_warn("PID %d: %s", m->t.pid, err.msg);
 }
 
@@ -215,8 +224,8 @@ static void trace_summary(void *ep, struct host_member **ms, size_t n, size_t re
 	for (size_t i = 0; i < n; i++)
 		usdt += ((struct traced *)ms[i]->priv)->backend == PYBPF_BACKEND_USDT;
 	snprintf(buf, len, "tracing %zu Python processes (%zu usdt, %zu evalframe), %zu not "
-			   "traced, probes on %zu interpreter files", n, usdt, n - usdt, refused,
-		 e->every_process ? tracer__probed_files(e->tr) : n);
+			   "traced, probes on %zu interpreter files and %zu processes", n, usdt,
+		 n - usdt, refused, tracer__probed_files(e->tr), e->own_probes);
 }
 
 static struct pybpf_profile *profile_of(void *ctx, int pid)
