@@ -216,8 +216,9 @@ static void sample_summary(void *ep, struct host_member **ms, size_t n, size_t r
 	struct sample_engine *e = ep;
 
 	(void)ms;
-	snprintf(buf, len, "sampling %zu Python processes in %s mode at %u Hz, %zu not sampled", n,
-		 sample_mode_name(e->o->mode), e->hz, refused);
+	snprintf(buf, len, "sampling %zu Python processes in %s mode at %u Hz, %zu not sampled, "
+			   "BPF maps up to %.0f MiB", n, sample_mode_name(e->o->mode), e->hz, refused,
+		 (double)sampler__map_bytes(e->sm) / (1 << 20));
 }
 
 static void fill_header(const struct sample_engine *e, struct host_member *m)

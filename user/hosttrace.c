@@ -230,8 +230,9 @@ static void trace_summary(void *ep, struct host_member **ms, size_t n, size_t re
 	for (size_t i = 0; i < n; i++)
 		usdt += ((struct traced *)ms[i]->priv)->backend == PYBPF_BACKEND_USDT;
 	snprintf(buf, len, "tracing %zu Python processes (%zu usdt, %zu evalframe), %zu not "
-			   "traced, probes on %zu interpreter files and %zu processes", n, usdt,
-		 n - usdt, refused, tracer__probed_files(e->tr), e->own_probes);
+			   "traced, probes on %zu interpreter files and %zu processes, BPF maps up "
+			   "to %.0f MiB", n, usdt, n - usdt, refused, tracer__probed_files(e->tr),
+		 e->own_probes, (double)tracer__map_bytes(e->tr) / (1 << 20));
 }
 
 static struct pybpf_profile *profile_of(void *ctx, int pid)
