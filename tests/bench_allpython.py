@@ -429,11 +429,15 @@ def prof_argv(c, target_pid):
     return [PROF, "--all-python", "--exclude-pid", str(os.getpid()), *match, *c.args]
 
 
-def run_busy(c, busies, res):
-    for b in busies:
-        t, calls = work(b)
-        res.work[(c.name, b.label)].append(t)
-        res.calls[b.label] = calls
+def run_busy(busies):
+    """[(busy label, seconds, calls)], one timed run of each."""
+    return [(b.label, *work(b)) for b in busies]
+
+
+def record(c, done, res):
+    for label, t, calls in done:
+        res.work[(c.name, label)].append(t)
+        res.calls[label] = calls
 
 
 def profile_while(c, target, busies, scratch, res, rnd):
@@ -441,9 +445,10 @@ def profile_while(c, target, busies, scratch, res, rnd):
     it is attached. Returns False if it failed (the work is then not counted)."""
     pid = busies[0].pid if c.kind == "pid" else None
     run = ProfRun(c.kind, prof_argv(c, pid), scratch)
+    done = []
     if run.wait_attached():
         try:
-            run_busy(c, busies, res)
+            done = run_busy(busies)
         finally:
             run.stop()
     for b in busies:
@@ -459,12 +464,13 @@ def profile_while(c, target, busies, scratch, res, rnd):
         return False
     run.ours = sum(1 for p in run.backends if p in OUR_PIDS)
     res.runs[(c.name, target)].append(run)
+    record(c, done, res)
     return True
 
 
 def run_config(c, busies, scratch, res, rnd):
     if c.kind == "none":
-        run_busy(c, busies, res)
+        record(c, run_busy(busies), res)
     elif c.kind == "pid":
         for b in busies:
             if (c.name, b.label) not in res.na:
@@ -645,7 +651,8 @@ def main():
             sys.exit("bench_allpython: no busy process: %s" % "; ".join("%s: %s" % m for m in missing))
         OUR_PIDS.update(c.pid for c in busies + idle)
         idle_mix = dict(collections.Counter(c.interp.label for c in idle))
-        print("bench_allpython: %s; %d rounds, BENCH_ALLPY_SCALE=%s%s\n  busy: %s\n  idle: %s\n" % (
+        print("bench_allpython: %s; %d rounds, BENCH_ALLPY_SCALE=%s%s\n  busy: %s\n"
+              "  idle (blocked reading stdin): %s\n" % (
             PROF, ROUNDS, SCALE, ", BENCH_ALLPY_MATCH_ONLY=1" if MATCH_ONLY else "",
             ", ".join("%s (PID %d)" % (b.label, b.pid) for b in busies),
             ", ".join("%d x %s" % (n, label) for label, n in idle_mix.items())), flush=True)
