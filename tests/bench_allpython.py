@@ -26,6 +26,11 @@ round, medians compared:
   all --sample     pybpf-prof --all-python --sample
 Every --all-python run excludes this script's own PID (--exclude-pid) and
 traces whatever other Python processes the host runs: their number is shown.
+A process left out makes pybpf-prof attach per process on its interpreter
+file (a probe on the file would fire in it too): when this script runs on
+one of the targets' interpreters (make bench: /usr/bin/python3, the host's
+3.11), that file's processes get probes of their own; the table's last
+column shows how many files and processes were probed.
 
 Figures: the busy processes' work time, slowdown against untraced and against
 -p, added ns per call and that cost against the floor's (as tests/bench.py
@@ -74,7 +79,7 @@ PYENV_VERSIONS = ["3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
 SID_VERSIONS = ["3.13", "3.14", "3.15"]
 BUSY, IDLE = "allpython_busy.py", "allpython_idle.py"
 MATCH = r"allpython_(busy|idle)\.py"
-START_TIMEOUT, WORK_TIMEOUT, ATTACH_TIMEOUT, STOP_TIMEOUT = 60, 900, 300, 300
+START_TIMEOUT, WORK_TIMEOUT, ATTACH_TIMEOUT, STOP_TIMEOUT = 60, 900, 300, 120
 CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
              "BENCH_ALLPY_SCALE": SCALE}
@@ -320,6 +325,18 @@ def proc_texts(base, leaf, name=None):
     return texts
 
 
+def other_profilers():
+    """PIDs of pybpf-prof processes (and guardians) running now: between
+    rounds none is ours, and another one's probes and hooks skew the figures
+    (or refuse ours: one eval-frame hook per process)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and proc_texts("/proc/" + entry, None, "comm") in (
+                ["pybpf-prof\n"], ["pybpf-guard\n"]):
+            found.append(int(entry))
+    return sorted(found)
+
+
 class ProfRun:
     """One pybpf-prof run: started, attached (its summary line read), then
     stopped with SIGINT; what it cost on the way."""
@@ -328,13 +345,14 @@ class ProfRun:
              "all": re.compile(r"^pybpf-prof: (?:tracing|sampling) (\d+) Python processes"
                                r"(?:.*?, (\d+) not (?:traced|sampled))?")}
     PER_PID = re.compile(r"^pybpf-prof: (?:tracing|sampling) PID (\d+) (?:.*backend (\w+))?")
+    PROBES = re.compile(r"probes on (\d+) interpreter files? and (\d+) process")
     REPORTED = re.compile(r"^Python processes (?:traced|sampled): (\d+) for [0-9.]+ s, (\d+) not",
                           re.M)
 
     def __init__(self, kind, argv, scratch):
         self.kind, self.argv = kind, argv
         self.attach = self.stop_s = self.cpu_attach = self.cpu_end = self.hwm = self.maps = None
-        self.guards = self.guards_pss = None
+        self.guards = self.guards_pss = self.probe_files = self.probe_procs = None
         self.at_start = self.refused = self.reported = self.reported_refused = None
         self.backends, self.error, self.na, self.ours = {}, None, None, None
         self.lines, self.ready = [], threading.Event()
@@ -360,6 +378,9 @@ class ProfRun:
                 if self.kind == "all":
                     self.at_start = int(m.group(1))
                     self.refused = int(m.group(2)) if m.group(2) else None
+                    probes = self.PROBES.search(line)
+                    if probes:
+                        self.probe_files, self.probe_procs = int(probes.group(1)), int(probes.group(2))
                 self.ready.set()
         self.ready.set()  # exited (or closed stderr) without it: wait_attached() tells
 
@@ -480,6 +501,7 @@ def run_config(c, busies, scratch, res, rnd):
 
 
 OUR_PIDS = set()
+OTHERS = set()  # other pybpf-prof processes seen at the start of a round
 
 
 # ---------------------------------------------------------------- tables
@@ -543,8 +565,9 @@ def busy_table(res, busies, missing):
 def prof_table(res, busies):
     print("\n## The profiler (median of %d rounds)\n" % ROUNDS)
     print("| configuration | traced | attach s | stop s | CPU s to attach | CPU s in all | peak RSS MiB "
-          "| BPF maps MiB | guardians (Pss MiB) | processes at start (ours) | not traced | in the report |")
-    print("|" + "---|" * 12)
+          "| BPF maps MiB | guardians (Pss MiB) | processes at start (ours) | not traced | in the report "
+          "| probes: files + processes |")
+    print("|" + "---|" * 13)
     for c in CONFIGS:
         if c.kind == "none":
             continue
@@ -554,14 +577,15 @@ def prof_table(res, busies):
             cells = [c.name, target if c.kind == "pid" else "all (%d ours)" % len(OUR_PIDS)]
             if not runs:
                 why = res.na.get((c.name, target)) or "failed every round"
-                print("| " + " | ".join(cells + ["n/a (%s)" % why.replace("|", "/")] + [""] * 9) + " |")
+                print("| " + " | ".join(cells + ["n/a (%s)" % why.replace("|", "/")] + [""] * 10) + " |")
                 continue
 
             def m(attr, div=1.0, spec="%.3f"):
                 return fmt(med([getattr(r, attr) / div for r in runs if getattr(r, attr) is not None]), spec)
 
+            probes = "%s + %s" % (m("probe_files", spec="%g"), m("probe_procs", spec="%g"))
             if c.kind == "pid":
-                start, refused, reported = "1", "-", m("reported", spec="%g")
+                start, refused, reported, probes = "1", "-", m("reported", spec="%g"), "1 process"
             else:
                 start = "%s (%s)" % (m("at_start", spec="%g"), m("ours", spec="%g"))
                 refused = m("refused", spec="%g")
@@ -570,7 +594,7 @@ def prof_table(res, busies):
             cells += [m("attach") + part, m("stop_s"), m("cpu_attach", spec="%.2f"), m("cpu_end", spec="%.2f"),
                       m("hwm", 1024.0, "%.1f"), m("maps", 1048576.0, "%.1f"),
                       "%s (%s)" % (m("guards", spec="%g"), m("guards_pss", 1024.0, "%.1f")),
-                      start, refused, reported]
+                      start, refused, reported, probes if probes != "- + -" else "-"]
             print("| " + " | ".join(cells) + " |")
     print("\nattach: from pybpf-prof's start to its tracing line (loading the BPF programs included); "
           "stop: SIGINT to its exit, the report included; CPU: utime + stime of all its threads; "
@@ -585,7 +609,7 @@ def write_json(res, busies, interps, idle_mix):
            "busy": {b.label: {"pid": b.pid, "calls": res.calls.get(b.label)} for b in busies},
            "work": {"%s | %s" % k: v for k, v in res.work.items()},
            "profiler": {"%s | %s" % k: [{f: getattr(r, f) for f in (
-               "attach", "stop_s", "cpu_attach", "cpu_end", "hwm", "maps", "guards", "guards_pss", "at_start", "ours",
+               "attach", "stop_s", "cpu_attach", "cpu_end", "hwm", "maps", "guards", "guards_pss", "probe_files", "probe_procs", "at_start", "ours",
                "refused", "reported", "reported_refused")} for r in runs] for k, runs in res.runs.items()},
            "na": {"%s | %s" % k: v for k, v in res.na.items()}, "failures": FAILURES}
     with open(JSON_OUT, "w") as f:
@@ -660,6 +684,11 @@ def main():
         host_dirs.append(scratch)
         try:
             for rnd in range(ROUNDS):
+                others = other_profilers()
+                if others:
+                    OTHERS.update(others)
+                    print("bench_allpython: warning: other pybpf-prof processes run (PIDs %s): they trace "
+                          "these processes too" % " ".join(map(str, others)), flush=True)
                 # Each round starts one configuration later, and the busy processes
                 # take turns going first.
                 order = CONFIGS[rnd % len(CONFIGS):] + CONFIGS[:rnd % len(CONFIGS)]
@@ -682,6 +711,15 @@ def main():
             print("\nNote: %s" % ("BENCH_ALLPY_MATCH_ONLY=1: every --all-python run had --match, probes "
                                   "per process" if MATCH_ONLY else
                                   "n/a rows: configurations this pybpf-prof refused or does not have."))
+        shared = [i.label for i in interps.values() if not i.chroot and
+                  os.path.realpath(i.python) == os.path.realpath(sys.executable)]
+        if shared:
+            print("\nNote: this script runs on %s, the interpreter of %s: left out with --exclude-pid, "
+                  "it makes --all-python probe that file's processes one by one." %
+                  (sys.executable, ", ".join(shared)))
+        if OTHERS:
+            print("\nWarning: other pybpf-prof processes ran during this benchmark (PIDs %s): figures "
+                  "and failures may be theirs; run it on a quiet host." % " ".join(map(str, sorted(OTHERS))))
         print("\nNoise: this VM has 2 cores shared with other work; figures are medians of %d interleaved "
               "rounds, and spread shows how far apart the rounds were." % ROUNDS)
         if JSON_OUT:
