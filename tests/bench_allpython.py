@@ -19,18 +19,20 @@ round, medians compared:
   -p floor         pybpf-prof -p BUSY --probe-floor, one run per busy process:
                    empty programs on the same probes, the bare cost floor
   -p               pybpf-prof -p BUSY, one run per busy process
-  all              pybpf-prof --all-python (probes per interpreter file)
+  all              pybpf-prof --all-python
   all --match      pybpf-prof --all-python --match <this benchmark's scripts>
-                   (probes per process; other Python processes untouched)
+                   (other Python processes untouched)
   all floor        pybpf-prof --all-python --probe-floor (n/a if refused)
   all --sample     pybpf-prof --all-python --sample
-Every --all-python run excludes this script's own PID (--exclude-pid) and
-traces whatever other Python processes the host runs: their number is shown.
-A process left out makes pybpf-prof attach per process on its interpreter
-file (a probe on the file would fire in it too): when this script runs on
-one of the targets' interpreters (make bench: /usr/bin/python3, the host's
-3.11), that file's processes get probes of their own; the table's last
-column shows how many files and processes were probed.
+Every --all-python run excludes this script's own PID (--exclude-pid); all
+but --match trace whatever other Python processes the host runs: their
+number is shown. Probes go on each interpreter file once, except on a file
+that a process left out maps (a probe on the file would fire in it too):
+there pybpf-prof attaches per process. This script is left out, so when it
+runs on one of the targets' interpreters (make bench: /usr/bin/python3, the
+host's 3.11), that file's processes get probes of their own; so do those of
+a file another Python on the host maps under --match. The profiler table's
+last column shows how many files and processes were probed.
 
 Figures: the busy processes' work time, slowdown against untraced and against
 -p, added ns per call and that cost against the floor's (as tests/bench.py
@@ -547,15 +549,16 @@ def busy_table(res, busies, missing):
                 continue
             t = m[c.name]
             ns = added_ns(t, base, calls)
+            # Against the floor: exact tracing only (sampling has no such floor).
+            exact = c.kind != "none" and c.name != "-p floor" and "--sample" not in c.args
             part = "" if len(times[c.name]) == ROUNDS else " (%d/%d)" % (len(times[c.name]), ROUNDS)
             cells += ["%.4f%s" % (t, part), fmt(spread(times[c.name]), "%.0f%%"),
                       fmt(t / base if base and c.name != "untraced" else None, "%.2fx"),
                       fmt(t / pid_t if pid_t and c.kind == "all" else None, "%.2fx"),
-                      fmt(t / floor_t if floor_t and c.kind != "none" and c.name != "-p floor" else None,
-                          "%.2fx"),
+                      fmt(t / floor_t if floor_t and exact else None, "%.2fx"),
                       fmt(ns if c.kind != "none" else None, "%.0f"),
-                      fmt(ns / floor_ns if ns is not None and floor_ns and floor_ns > 0 and
-                          c.name not in ("untraced", "-p floor") else None, "%.2fx")]
+                      fmt(ns / floor_ns if ns is not None and floor_ns and floor_ns > 0 and exact else None,
+                          "%.2fx")]
             print("| " + " | ".join(cells) + " |")
     print("\nspread: (max - min) / median of the rounds' times. vs -p: against the same process traced "
           "alone with -p; ns/call added: over untraced, per Python call of the work (%s)." %
