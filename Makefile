@@ -132,7 +132,8 @@ bench: pybpf-prof provision
 		echo 'bench: no bpftrace: its rows will say n/a'
 	$(Q)status=0; $(PYTHON) tests/bench.py || status=1; \
 	tests/provision.sh austin || echo 'bench: no Austin in the sid chroot: its rows will say n/a'; \
-	$(PYTHON) tests/bench_sample.py || status=1; exit $$status
+	$(PYTHON) tests/bench_sample.py || status=1; \
+	$(PYTHON) tests/bench_allpython.py || status=1; exit $$status
 
 # The host's Python (Debian 3.11) has no usable entry probe: the example first
 # uses Debian bullseye's python3.9, whose probes fire (tests/provision.sh
