@@ -111,6 +111,8 @@ struct seen_slot {
 	__s32 firstlineno;
 	__u32 flags;
 	__u32 valid;
+	__u32 pid; /* the same addresses mean other objects in another process */
+	__u32 pad;
 };
 
 struct names_seen {
@@ -124,11 +126,18 @@ struct {
 	__type(value, struct names_seen);
 } names_seen SEC(".maps");
 
+/* The running process's (the slots are per CPU; every caller runs in the target). */
+static __always_inline __u32 current_pid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
 static __always_inline struct seen_slot *seen_slot_of(__u64 name_tag, __u64 file_tag, __s32 line)
 {
 	struct names_seen *seen;
 	__u32 zero = 0;
-	__u64 h = name_tag ^ (file_tag >> 3) ^ ((__u64)(__u32)line * 0x9e3779b1u);
+	__u64 h = name_tag ^ (file_tag >> 3) ^ ((__u64)(__u32)line * 0x9e3779b1u) ^
+		  ((__u64)current_pid() << 20);
 
 	seen = bpf_map_lookup_elem(&names_seen, &zero);
 	return seen ? &seen->slot[(h >> 4) & (PYBPF_NAMES_SEEN - 1)] : NULL;
@@ -138,7 +147,7 @@ static __always_inline bool seen_slot_holds(const struct seen_slot *slot, __u64 
 					    __u64 file_tag, __s32 line)
 {
 	return slot->valid && slot->name_tag == name_tag && slot->file_tag == file_tag &&
-	       slot->line == line;
+	       slot->line == line && slot->pid == current_pid();
 }
 
 static __always_inline void seen_slot_set(struct seen_slot *slot, __u64 name_tag, __u64 file_tag,
@@ -147,6 +156,7 @@ static __always_inline void seen_slot_set(struct seen_slot *slot, __u64 name_tag
 	slot->name_tag = name_tag;
 	slot->file_tag = file_tag;
 	slot->line = line;
+	slot->pid = current_pid();
 	slot->valid = 1;
 }
 

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,16 +34,8 @@ struct pending {
 	double since;
 };
 
-/* An interpreter file that a process left out (--exclude-pid, --match) maps. */
-struct left_out {
-	dev_t dev;
-	ino_t ino;
-};
-
 struct allpy {
 	const struct pybpf_options *o;
-	struct left_out *left;
-	size_t nleft, left_cap;
 	const struct host_engine_ops *ops;
 	void *engine;
 	struct proc_events *events;
@@ -58,6 +49,9 @@ struct allpy {
 	regex_t match;
 	bool has_match;
 	bool started;       /* the summary line is out: new processes are "new" */
+	/* Probes on an interpreter file may serve every process that maps it:
+	 * none is left out by --match or --exclude-pid, now or later. */
+	bool shared_probes;
 	unsigned int max_processes;
 	size_t active;      /* members not ended */
 	struct timespec t0;
@@ -172,45 +166,6 @@ static void add_member(struct allpy *a, struct host_member *m, pid_t pid, const 
 	free(shown);
 }
 
-static bool same_file(const struct left_out *l, const struct stat *st)
-{
-	return l->dev == st->st_dev && l->ino == st->st_ino;
-}
-
-/* Does a process left out map t's interpreter file? Its probes must then
- * be t's own: a probe on the file would fire in that process too. */
-static bool file_left_out(const struct allpy *a, const struct python_target *t)
-{
-	struct stat st;
-
-	if (stat(t->open_path, &st))
-		return true;
-	for (size_t i = 0; i < a->nleft; i++)
-		if (same_file(&a->left[i], &st))
-			return true;
-	return false;
-}
-
-/* pid, a Python, is left out: note its interpreter file. */
-static void leave_out(struct allpy *a, pid_t pid)
-{
-	struct python_target t;
-	struct pybpf_err err;
-	struct stat st;
-	void *v;
-
-	if (python_target__inspect(pid, &t, &err) || stat(t.open_path, &st))
-		return;
-	for (size_t i = 0; i < a->nleft; i++)
-		if (same_file(&a->left[i], &st))
-			return;
-	v = grow(a->left, &a->left_cap, a->nleft, sizeof(*a->left));
-	if (!v)
-		return;
-	a->left = v;
-	a->left[a->nleft++] = (struct left_out){ st.st_dev, st.st_ino };
-}
-
 /* Starts on pid, which runs a ready interpreter. 0, or -1 with err set. */
 static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char *how,
 			 struct pybpf_err *err)
@@ -228,7 +183,7 @@ static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char
 		return -1;
 	}
 	if (python_target__inspect(pid, &m->t, err) || offsets_for_target(&m->t, &m->off, err) ||
-	    a->ops->start(a->engine, m, a->started, !file_left_out(a, &m->t), err)) {
+	    a->ops->start(a->engine, m, a->started, a->shared_probes, err)) {
 		free(m);
 		return -1;
 	}
@@ -237,20 +192,6 @@ static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char
 }
 
 /* ---- the start: every Python process running now ---- */
-
-/* First pass: the interpreter files of the processes left out. */
-static int look_for_left_out(void *ctx, pid_t pid)
-{
-	struct allpy *a = ctx;
-	char cmd[512];
-
-	if (!discover_maybe_python(&a->disc, pid))
-		return 0;
-	proc_cmdline(pid, cmd, sizeof(cmd));
-	if (excluded(a, pid) || !matches(a, cmd))
-		leave_out(a, pid);
-	return 0;
-}
 
 static int look_at(void *ctx, pid_t pid)
 {
@@ -360,10 +301,8 @@ static bool try_pending(struct allpy *a, const struct pending *w)
 	if (!discover_maybe_python(&a->disc, w->pid))
 		return true;
 	proc_cmdline(w->pid, cmd, sizeof(cmd));
-	if (!matches(a, cmd)) {
-		leave_out(a, w->pid);
+	if (!matches(a, cmd))
 		return true;
-	}
 	if (python_target__inspect(w->pid, &t, &err) || offsets_for_target(&t, &off, &err) ||
 	    !python_target__interp_ready(&t, &off)) {
 		if (kill(w->pid, 0) && errno == ESRCH)
@@ -476,6 +415,7 @@ static int start(struct allpy *a, struct pybpf_err *err)
 		return -1;
 	}
 	a->has_match = o->match != NULL;
+	a->shared_probes = !o->match && !o->nexclude;
 	a->engine = a->ops->open(o, err);
 	if (!a->engine)
 		return -1;
@@ -487,8 +427,6 @@ static int start(struct allpy *a, struct pybpf_err *err)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a->t0);
 	progress_init(&a->progress, stderr);
-	if (o->match || o->nexclude)
-		discover_each_pid(look_for_left_out, a);
 	discover_each_pid(look_at, a);
 	proc_events__consume(a->events); /* forks of the processes just taken */
 	a->started = true;
@@ -508,7 +446,6 @@ static void cleanup(struct allpy *a)
 	free(a->ms);
 	free(a->refused);
 	free(a->pending);
-	free(a->left);
 	discovery_free(&a->disc);
 	if (a->has_match)
 		regfree(&a->match);
