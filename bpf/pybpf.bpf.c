@@ -16,6 +16,7 @@
 #include "shadow.bpf.h"
 #include "usdt.bpf.h"
 #include "evalframe.bpf.h"
+#include "procwatch.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -74,22 +75,53 @@ int BPF_PROG(py_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
-/* A thread's shadow stack dies with it: TIDs are reused. */
+/* A thread's shadow stack dies with it: TIDs are reused. Looked up by
+ * TID, not by process: the process's entry in targets may be gone already. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(py_thread_exit, struct task_struct *task)
 {
-	__u32 pid = task->tgid, tid = task->pid;
+	__u32 tid = task->pid;
 	struct pybpf_stack *st;
 
 	/* Once stopped, user space closes the open calls of every stack. */
-	if (tracing_stopped || !bpf_map_lookup_elem(&targets, &pid))
+	if (tracing_stopped)
+		return 0;
+	st = bpf_map_lookup_elem(&stacks, &tid);
+	if (!st)
 		return 0;
 	/* Calls still open when a thread ends (os._exit, a fatal signal) never return. */
-	st = bpf_map_lookup_elem(&stacks, &tid);
-	if (st && st->depth)
+	if (st->depth)
 		count_losses(PYBPF_LOSS_UNPAIRED_CALL, st->depth);
 	bpf_map_delete_elem(&stacks, &tid);
 	return 0;
+}
+
+/* --all-python only (bpf/procwatch.bpf.h). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(py_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return tracing_stopped ? 0 : watch_fork(&targets, parent, child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(py_proc_exec, struct task_struct *task)
+{
+	__u32 tid = task->pid;
+	struct pybpf_stack *st = bpf_map_lookup_elem(&stacks, &tid);
+
+	/* The calls of the old program never return; its layout is gone too. */
+	if (st && !tracing_stopped) {
+		if (st->depth)
+			count_losses(PYBPF_LOSS_UNPAIRED_CALL, st->depth);
+		bpf_map_delete_elem(&stacks, &tid);
+	}
+	return watch_exec(&targets, task);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(py_proc_exit, struct task_struct *task, bool group_dead)
+{
+	return watch_exit(&targets, task, group_dead);
 }
 
 /* Empty programs on the same probe sites: the benchmark's cost floor. */

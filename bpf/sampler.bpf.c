@@ -17,6 +17,7 @@
 
 #include "pybpf.h"
 #include "pymem.bpf.h"
+#include "procwatch.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -227,7 +228,7 @@ static __always_inline int walk_stack(const struct pybpf_sample_target *t, __u64
 /* FNV-1a over the frames that were filled in: the stack's key. */
 static __always_inline __u64 stack_hash(const struct pybpf_sample_stack *st)
 {
-	__u64 h = 0xcbf29ce484222325ull ^ st->flags;
+	__u64 h = (0xcbf29ce484222325ull ^ st->flags ^ ((__u64)st->pid << 32)) * 0x100000001b3ull;
 
 	for (__u32 i = 0; i < PYBPF_SAMPLE_DEPTH; i++) {
 		if (i >= st->depth)
@@ -238,12 +239,25 @@ static __always_inline __u64 stack_hash(const struct pybpf_sample_stack *st)
 	return (h ^ st->depth) * 0x100000001b3ull;
 }
 
+/* Samples counted so far, all processes (the progress line's figure). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} samples_counted SEC(".maps");
+
 /* Adds one sample of kind to an already stored stack. */
 static __always_inline void count_stack(__u64 stack_id, __u32 pid, __u32 tid, __u32 kind,
 					__u64 ns)
 {
 	struct pybpf_sample_key key = { .stack_id = stack_id, .pid = pid, .tid = tid, .kind = kind };
 	struct pybpf_sample_count one = { .samples = 1, .ns = ns }, *c;
+	__u32 zero = 0;
+	__u64 *total = bpf_map_lookup_elem(&samples_counted, &zero);
+
+	if (total)
+		*total += 1;
 
 	c = bpf_map_lookup_elem(&sample_counts, &key);
 	if (!c && !bpf_map_update_elem(&sample_counts, &key, &one, BPF_NOEXIST))
@@ -300,8 +314,9 @@ static __always_inline __u64 thread_state_of(const struct pybpf_sample_target *t
 }
 
 /* Walks the stack of one thread and stores it; the stack's key, or 0. */
-static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __u32 tid,
-					 __u64 fsbase, struct task_struct *task, __u32 slot)
+static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __u32 pid,
+					 __u32 tid, __u64 fsbase, struct task_struct *task,
+					 __u32 slot)
 {
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
 	__u64 cached = 0, *cp, ts, id;
@@ -323,6 +338,7 @@ static __always_inline __u64 store_stack(const struct pybpf_sample_target *t, __
 		count_loss(PYBPF_SLOSS_READ);
 		return 0;
 	}
+	s->stack.pid = pid; /* stacks are per process: each resolves its own code objects */
 	id = stack_hash(&s->stack);
 	e = bpf_map_update_elem(&sample_stacks, &id, &s->stack, BPF_NOEXIST);
 	if (e && e != -EEXIST) {
@@ -339,7 +355,7 @@ static __always_inline __u64 sample_thread(const struct pybpf_sample_target *t, 
 					   __u32 tid, __u64 fsbase, struct task_struct *task,
 					   __u32 slot, __u32 kind, __u64 ns)
 {
-	__u64 id = store_stack(t, tid, fsbase, task, slot);
+	__u64 id = store_stack(t, pid, tid, fsbase, task, slot);
 
 	if (id)
 		count_stack(id, pid, tid, kind, ns);
@@ -425,7 +441,7 @@ int BPF_PROG(pys_switch, bool preempt, struct task_struct *prev, struct task_str
 	struct switch_out out = {}, *in;
 
 	if (t) {
-		out.stack_id = store_stack(t, tid, prev->thread.fsbase, NULL, SLOT_CPU);
+		out.stack_id = store_stack(t, pid, tid, prev->thread.fsbase, NULL, SLOT_CPU);
 		out.t_out = bpf_ktime_get_ns();
 		if (out.stack_id)
 			bpf_map_update_elem(&switched_out, &tid, &out, BPF_ANY);
@@ -438,4 +454,23 @@ int BPF_PROG(pys_switch, bool preempt, struct task_struct *prev, struct task_str
 	count_stack(in->stack_id, pid, tid, PYBPF_SAMPLE_OFFCPU, bpf_ktime_get_ns() - in->t_out);
 	bpf_map_delete_elem(&switched_out, &tid);
 	return 0;
+}
+
+/* --all-python only (bpf/procwatch.bpf.h). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pys_proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return watch_fork(&sample_targets, parent, child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pys_proc_exec, struct task_struct *task)
+{
+	return watch_exec(&sample_targets, task);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pys_proc_exit, struct task_struct *task, bool group_dead)
+{
+	return watch_exit(&sample_targets, task, group_dead);
 }

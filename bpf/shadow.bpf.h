@@ -85,12 +85,22 @@ struct {
 	__type(value, struct pybpf_names);
 } names_scratch SEC(".maps");
 
+/* Per process: user space reports each process's own losses. Sized to
+ * twice the targets table by user space (exited processes keep theirs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 2 * PYBPF_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct pybpf_loss_counts);
+} losses SEC(".maps");
+
+/* Calls counted so far, all processes (the progress line's figure). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PYBPF_LOSS_NR);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} losses SEC(".maps");
+} calls_counted SEC(".maps");
 
 /* Per-CPU cache of the functions already known: a hit costs no read of
  * target memory (usdt) or no lookup in the names map (evalframe). */
@@ -140,12 +150,28 @@ static __always_inline void seen_slot_set(struct seen_slot *slot, __u64 name_tag
 	slot->valid = 1;
 }
 
+/* Every loss is counted in the context of the traced thread it concerns. */
 static __always_inline void count_losses(__u32 what, __u64 how_many)
 {
-	__u64 *n = bpf_map_lookup_elem(&losses, &what);
+	static const struct pybpf_loss_counts none;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct pybpf_loss_counts *c = bpf_map_lookup_elem(&losses, &pid);
+
+	if (!c) {
+		bpf_map_update_elem(&losses, &pid, &none, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&losses, &pid);
+	}
+	if (c && what < PYBPF_LOSS_NR)
+		c->n[what] += how_many; /* this CPU's copy: no other writer */
+}
+
+static __always_inline void count_call(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&calls_counted, &zero);
 
 	if (n)
-		__sync_fetch_and_add(n, how_many);
+		*n += 1;
 }
 
 static __always_inline void count_loss(__u32 what)
@@ -277,6 +303,7 @@ __noinline int account(struct pybpf_stack *st, __u32 idx, __u64 now)
 	tt = now > f->t0 ? now - f->t0 : 0;
 	it = tt > f->subt ? tt - f->subt : 0;
 	c = value_of(&funcs, &f->key, &zero);
+	count_call();
 	if (c)
 		add_call(c, tt, it, f->offcpu, f->flags & PYBPF_FRAME_OUTER);
 	else

@@ -12,7 +12,8 @@
 #define PYBPF_MAX_FUNCS 65536    /* (process, code object) entries */
 #define PYBPF_MAX_PAIRS 262144   /* (caller, callee) entries */
 #define PYBPF_MAX_LATENCY_FUNCS 16384 /* functions with a --latency histogram */
-#define PYBPF_MAX_TARGETS 1024   /* processes traced at once */
+#define PYBPF_MAX_TARGETS 1024   /* processes traced at once (--max-processes: up to this) */
+#define PYBPF_DEFAULT_MAX_PROCESSES 256 /* --all-python's default */
 #define PYBPF_MAX_THREAD_WALK 64 /* tstate list entries searched per miss */
 #define PYBPF_FILE_LEN 512
 #define PYBPF_NAME_LEN 128
@@ -165,7 +166,7 @@ struct pybpf_stack {
 	struct pybpf_frame frames[PYBPF_MAX_DEPTH];
 };
 
-/* Loss counters: one slot each in a per-CPU array. */
+/* Loss counters of one process: a per-CPU hash keyed by its PID. */
 enum pybpf_loss {
 	PYBPF_LOSS_UNPAIRED_RETURN,
 	PYBPF_LOSS_UNPAIRED_CALL,
@@ -183,6 +184,31 @@ enum pybpf_loss {
 	 * bypasses the eval-frame hook: counted when their frame is popped, untimed. */
 	PYBPF_LOSS_UNTIMED_INIT,
 	PYBPF_LOSS_NR,
+};
+
+struct pybpf_loss_counts {
+	__u64 n[PYBPF_LOSS_NR];
+};
+
+/* ---- --all-python: processes that fork, exec or end during the run,
+ * told to user space on a ring buffer (bpf/procwatch.bpf.h). ---- */
+enum pybpf_proc_event_kind {
+	PYBPF_PROC_FORK = 1, /* a traced process forked pid (already registered, from ppid) */
+	PYBPF_PROC_EXEC = 2, /* pid exec'ed a program (if it was traced, it no longer is) */
+	PYBPF_PROC_EXIT = 3, /* traced process pid ended (its last thread) */
+};
+
+enum pybpf_proc_event_flags {
+	PYBPF_PROC_WAS_TARGET = 1, /* exec: pid was traced until then */
+	PYBPF_PROC_REGISTERED = 2, /* fork: the child was entered in the targets table */
+};
+
+struct pybpf_proc_event {
+	__u32 kind;  /* enum pybpf_proc_event_kind */
+	__u32 pid;   /* host PID (TGID) */
+	__u32 ppid;  /* fork: the traced parent */
+	__u32 flags; /* enum pybpf_proc_event_flags */
+	__u64 ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of the event */
 };
 
 /* ---- Sampling (bpf/sampler.bpf.c): stacks of (code object, instruction)
@@ -227,6 +253,8 @@ enum pybpf_stack_flags {
 struct pybpf_sample_stack {
 	__u32 depth;
 	__u32 flags; /* enum pybpf_stack_flags */
+	__u32 pid;   /* the process whose code objects the frames name */
+	__u32 pad;
 	struct pybpf_sample_frame frames[PYBPF_SAMPLE_DEPTH];
 };
 

@@ -384,3 +384,39 @@ int evalhook__remove(struct evalhook *h)
 	close_hook(h);
 	return ret;
 }
+
+int evalhook__adopt(const struct evalhook *parent, pid_t child, struct evalhook *h,
+		    struct pybpf_err *err)
+{
+	char path[64];
+	uint64_t cur;
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = child;
+	h->mem_fd = h->guard_fd = -1;
+	h->offset = parent->offset;
+	h->field = parent->field;
+	h->value = parent->value;
+	snprintf(path, sizeof(path), "/proc/%d/mem", child);
+	h->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (h->mem_fd < 0) {
+		ret = -errno;
+		err_set(err, "cannot open the memory of PID %d: %s", child, strerror(-ret));
+		return ret;
+	}
+	/* A child that exec'ed since, or set its own hook, holds something else. */
+	ret = mem_read_u64(h->mem_fd, h->field, &cur);
+	if (!ret && cur != h->value)
+		ret = -ENOENT;
+	if (!ret)
+		ret = guardian_start(h);
+	if (ret) {
+		err_set(err, "cannot take over the eval-frame hook of PID %d: %s", child,
+			ret == -ENOENT ? "it no longer holds ours" : strerror(-ret));
+		close_hook(h);
+		return ret;
+	}
+	h->installed = true;
+	return 0;
+}

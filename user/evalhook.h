@@ -59,6 +59,12 @@ int evalhook_offset_from_elf(struct elf_file *ef, uint32_t *offset);
  * errno with err set: -EOPNOTSUPP (version), -ENOENT (symbols), -EAGAIN
  * (interpreter not initialised yet), -EBUSY, or a memory/process error. */
 int evalhook__install(const struct python_target *t, struct evalhook *h, struct pybpf_err *err);
+/* A fork of a process whose hook we set has a copy of it: makes h the
+ * child's hook, with its own guardian, so that it is removed like the
+ * parent's. 0, or a negative errno with err set (-ENOENT: the child's
+ * eval_frame no longer holds our value, e.g. it exec'ed). */
+int evalhook__adopt(const struct evalhook *parent, pid_t child, struct evalhook *h,
+		    struct pybpf_err *err);
 /* Sets eval_frame back to NULL if it still holds our value, and reaps the
  * guardian. Idempotent. 0 (restored, or the target is gone), -EBUSY (the
  * field holds someone else's value: left alone), or -errno from the write. */

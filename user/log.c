@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 bool pybpf_verbose;
+void (*pybpf_before_warn)(void);
 
 void err_set(struct pybpf_err *err, const char *fmt, ...)
 {
@@ -19,6 +20,8 @@ void pybpf_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (pybpf_before_warn)
+		pybpf_before_warn();
 	fputs("pybpf-prof: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -17,6 +17,8 @@ struct pybpf_err {
 void err_set(struct pybpf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "pybpf-prof: " fmt "\n" on stderr. */
 void pybpf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called by pybpf_warn before it writes, when set: erases the progress line. */
+extern void (*pybpf_before_warn)(void);
 extern bool pybpf_verbose;
 
 #endif

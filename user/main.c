@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allpython.h"
+#include "backend.h"
 #include "evalhook.h"
 #include "launch.h"
 #include "log.h"
@@ -23,10 +25,6 @@
 #include "target.h"
 #include "tracer.h"
 
-/* From 3.12 on, the probes no longer nest exactly: 3.15 fires an entry for
- * generator creation and returns for shim frames and throw()n generators. */
-#define FIRST_MINOR_WITH_CREATION_ENTRY 12
-
 struct session {
 	const struct pybpf_options *o;
 	struct tracer *tr;
@@ -39,9 +37,6 @@ struct session {
 	struct timespec started;
 };
 
-/* From 3.11 on, calls run inline in one C-level evaluation unless a PEP 523
- * hook is set: the evalframe backend sets one. */
-#define FIRST_MINOR_NEEDING_HOOK 11
 /* System-call stops to wait for, at most, until a launched interpreter exists. */
 #define MAX_INIT_STOPS 100000
 
@@ -66,49 +61,10 @@ static int check_privileges(struct pybpf_err *err)
 	return -1;
 }
 
-/* Why the USDT backend cannot trace t exactly, or NULL if it can. */
-static const char *usdt_unusable(const struct python_target *t, char *buf, size_t n)
-{
-	if (t->major != 3 || t->minor < 9 || t->minor > 15) {
-		snprintf(buf, n, "CPython %s is not supported (3.9 to 3.15 are)", t->version);
-	} else if (t->minor == 11) {
-		snprintf(buf, n, "CPython %s: its function__entry probe fires almost never (only "
-				 "while a tracer is active), so calls cannot be counted over USDT",
-			 t->version);
-	} else if (t->minor >= 12 && t->minor <= 14) {
-		snprintf(buf, n, "CPython %s has no function__entry/return probes (removed in 3.12 "
-				 "with PEP 669; restored in 3.15)", t->version);
-	} else if (!t->entry_probe.found || !t->return_probe.found) {
-		snprintf(buf, n, "CPython %s in %s has no python:function__entry/return probes "
-				 "(built without --with-dtrace)", t->version, t->binary);
-	} else {
-		return NULL;
-	}
-	return buf;
-}
-
 /* The backend for t: the one asked for, or usdt where its probes fire fully. */
 static int choose_backend(struct session *s, struct pybpf_err *err)
 {
-	char why[PATH_MAX + 512];
-	const char *unusable = usdt_unusable(&s->t, why, sizeof(why));
-
-	s->backend = s->o->backend;
-	if (s->o->hook_only)
-		s->backend = PYBPF_BACKEND_EVALFRAME;
-	if (s->backend == PYBPF_BACKEND_AUTO)
-		s->backend = unusable ? PYBPF_BACKEND_EVALFRAME : PYBPF_BACKEND_USDT;
-	if (s->backend == PYBPF_BACKEND_USDT && unusable) {
-		err_set(err, "cannot trace PID %d over USDT: %s (hint: --backend evalframe, or "
-			     "auto, works without probes)", s->t.pid, unusable);
-		return -1;
-	}
-	if (s->o->hook_only && s->t.minor < FIRST_MINOR_NEEDING_HOOK) {
-		err_set(err, "--hook-only: CPython %s has no eval-frame hook to set (3.11+ only)",
-			s->t.version);
-		return -1;
-	}
-	return 0;
+	return backend_choose(&s->t, s->o->backend, s->o->hook_only, &s->backend, err);
 }
 
 /* Launch mode: the interpreter's state does not exist at exec time; run
@@ -130,7 +86,7 @@ static int await_interpreter(struct session *s, struct pybpf_err *err)
 
 static int set_hook(struct session *s, struct pybpf_err *err)
 {
-	if (s->backend != PYBPF_BACKEND_EVALFRAME || s->t.minor < FIRST_MINOR_NEEDING_HOOK)
+	if (!backend_needs_hook(&s->t, s->backend))
 		return 0;
 	if (s->launch && s->t.minor >= 12 && python_target__wants_perf_trampoline(s->t.pid)) {
 		err_set(err, "cannot trace PID %d with the eval-frame backend: it asks for the perf "
@@ -146,31 +102,13 @@ static int set_hook(struct session *s, struct pybpf_err *err)
 
 static int attach_probes(struct session *s, struct pybpf_err *err)
 {
-	uint32_t flags = 0;
-
 	if (s->o->hook_only)
 		return 0;
 	if (s->backend == PYBPF_BACKEND_EVALFRAME)
-		return tracer__attach_evalframe(s->tr, &s->t, &s->off, s->o->probe_floor, err);
-	if (s->t.minor >= FIRST_MINOR_WITH_CREATION_ENTRY)
-		flags |= PYBPF_TARGET_SKIP_GEN_CREATION;
-	else
-		flags |= PYBPF_TARGET_BALANCED;
-	return tracer__attach_usdt(s->tr, &s->t, &s->off, flags, s->o->probe_floor, err);
-}
-
-/* Calls the evalframe backend cannot see in t, worded for the report. */
-static void find_known_gap(const struct session *s, char *out, size_t n)
-{
-	const struct python_target *t = &s->t;
-
-	out[0] = '\0';
-	/* gh-104405, fixed in 3.11.4: BINARY_SUBSCR_GETITEM ignores PEP 523. */
-	if (s->backend == PYBPF_BACKEND_EVALFRAME && t->minor == 11 && t->micro < 4)
-		snprintf(out, n, "CPython %s runs a Python __getitem__ called by obj[i] inline, past "
-				 "the eval-frame hook, once the site is specialized (fixed in 3.11.4): "
-				 "__getitem__ methods are undercounted%s", t->version,
-			 t->micro < 0 ? " if this is 3.11.0-3.11.3" : "");
+		return tracer__attach_evalframe(s->tr, &s->t, &s->off, s->o->probe_floor, false,
+						err);
+	return tracer__attach_usdt(s->tr, &s->t, &s->off, backend_usdt_flags(&s->t),
+				   s->o->probe_floor, false, err);
 }
 
 /* Probes first, then the hook: every call the hook diverts is seen. */
@@ -178,7 +116,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
-	s->tr = tracer__open(s->o->latency, err);
+	s->tr = tracer__open(NULL, s->o->latency, false, err);
 	if (!s->tr || attach_probes(s, err) || set_hook(s, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -186,7 +124,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 		s->t.pid, s->t.version, s->t.binary, backend_name(s->backend),
 		s->o->hook_only ? ", hook only" : "",
 		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
-	find_known_gap(s, s->known_gap, sizeof(s->known_gap));
+	backend_known_gap(&s->t, s->backend, s->known_gap, sizeof(s->known_gap));
 	if (s->known_gap[0])
 		pybpf_warn("known gap: %s", s->known_gap);
 	return 0;
@@ -331,12 +269,15 @@ int main(int argc, char **argv)
 {
 	struct pybpf_options o;
 	struct pybpf_err err = { { 0 } };
+	int ret;
 
 	switch (options_parse(argc, argv, &o, &err)) {
 	case OPTIONS_EXIT:
+		options_free(&o);
 		return PYBPF_EXIT_OK;
 	case OPTIONS_USAGE:
 		pybpf_warn("%s", err.msg);
+		options_free(&o);
 		return PYBPF_EXIT_USAGE;
 	case OPTIONS_RUN:
 		break;
@@ -345,9 +286,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (check_privileges(&err)) {
 		pybpf_warn("%s", err.msg);
+		options_free(&o);
 		return PYBPF_EXIT_FAIL;
 	}
-	if (o.sample)
-		return sampling_run(&o);
-	return o.cmd ? run_launch(&o) : run_attach(&o);
+	if (o.all_python && !o.sample)
+		ret = allpython_run(&o);
+	else if (o.sample)
+		ret = sampling_run(&o);
+	else
+		ret = o.cmd ? run_launch(&o) : run_attach(&o);
+	options_free(&o);
+	return ret;
 }

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 static const char usage_text[] =
 	"Usage: pybpf-prof [OPTIONS] -p PID\n"
 	"       pybpf-prof [OPTIONS] -- CMD [ARGS...]\n"
+	"       pybpf-prof [OPTIONS] --all-python\n"
 	"\n"
 	"Exact cProfile-style profile of a running CPython process, from the outside,\n"
 	"with eBPF: ncalls, tottime and cumtime per function, without restarting it.\n"
@@ -34,6 +36,17 @@ static const char usage_text[] =
 	"      --latency          also print each function's distribution of call\n"
 	"                         durations with p50 and p99 (as many as --limit, or 10)\n"
 	"      --backend NAME     auto (default), usdt or evalframe\n"
+	"      --all-python       every CPython process of the host, those that start or\n"
+	"                         are forked during the run too (containers included):\n"
+	"                         one section per process, then the hot spots of all\n"
+	"      --exclude-pid PID[,PID...]  with --all-python: leave these out\n"
+	"      --match REGEX      with --all-python: only processes whose command line\n"
+	"                         (arguments joined by spaces) matches (POSIX ERE)\n"
+	"      --max-processes N  processes traced at once (default 256, at most 1024)\n"
+	"      --max-threads N    threads traced at once (default 8192)\n"
+	"      --max-functions N  functions counted (default 65536)\n"
+	"                         (with --all-python, -o DIR writes DIR/pid-PID.prof per\n"
+	"                         process and DIR/index.tsv; -o 'x-{pid}.prof' a file each)\n"
 	"  -v, --verbose          say more on stderr (libbpf's messages too)\n"
 	"      --probe-floor      attach empty programs to the same probes and count\n"
 	"                         nothing: the cost floor that make bench measures\n"
@@ -67,13 +80,15 @@ static const char usage_text[] =
 	"  sudo pybpf-prof -p 1234 -d 30 -s tottime --limit 20 -o app.prof\n"
 	"  sudo pybpf-prof -- python3 app.py\n"
 	"  sudo pybpf-prof --sample -p 1234 -d 30 --flamegraph app.svg\n"
+	"  sudo pybpf-prof --all-python -d 30 -o profiles/\n"
 	"\n"
 	"Exit status: 0 success (or CMD's own status), 1 runtime failure, 64 usage error.\n";
 
 enum {
 	OPT_LIMIT = 256, OPT_BACKEND, OPT_PROBE_FLOOR, OPT_LATENCY, OPT_HOOK_ONLY, OPT_SAMPLE,
 	OPT_HZ, OPT_MODE, OPT_LINES, OPT_THREADS, OPT_FOLDED, OPT_FLAMEGRAPH, OPT_SPEEDSCOPE,
-	OPT_OFFCPU_METHOD,
+	OPT_OFFCPU_METHOD, OPT_ALL_PYTHON, OPT_EXCLUDE_PID, OPT_MATCH, OPT_MAX_PROCESSES,
+	OPT_MAX_THREADS, OPT_MAX_FUNCTIONS,
 };
 
 #define BACKEND_NAMES "auto, usdt or evalframe"
@@ -98,6 +113,12 @@ static const struct option long_options[] = {
 	{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
 	{ "speedscope", required_argument, NULL, OPT_SPEEDSCOPE },
 	{ "offcpu-method", required_argument, NULL, OPT_OFFCPU_METHOD },
+	{ "all-python", no_argument, NULL, OPT_ALL_PYTHON },
+	{ "exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID },
+	{ "match", required_argument, NULL, OPT_MATCH },
+	{ "max-processes", required_argument, NULL, OPT_MAX_PROCESSES },
+	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+	{ "max-functions", required_argument, NULL, OPT_MAX_FUNCTIONS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -168,6 +189,79 @@ static bool parse_mode(const char *s, enum sample_mode *out)
 static enum options_result apply_sampling(int c, const char *arg, struct pybpf_options *o,
 					  struct pybpf_err *err);
 
+/* --exclude-pid's value: PIDs separated by commas, added to o->exclude. */
+static enum options_result parse_exclude(const char *arg, struct pybpf_options *o,
+					 struct pybpf_err *err)
+{
+	const char *p = arg;
+
+	do {
+		char one[32];
+		size_t len = strcspn(p, ",");
+		long v;
+
+		snprintf(one, sizeof(one), "%.*s", (int)(len < sizeof(one) ? len : sizeof(one) - 1), p);
+		if (len >= sizeof(one) || !parse_long(one, 1, INT_MAX, &v)) {
+			err_set(err, "invalid --exclude-pid '%s': expected PIDs separated by commas", arg);
+			return OPTIONS_USAGE;
+		}
+		pid_t *grown = realloc(o->exclude, (o->nexclude + 1) * sizeof(*grown));
+		if (!grown) {
+			err_set(err, "cannot parse the options: %s", strerror(ENOMEM));
+			return OPTIONS_USAGE;
+		}
+		o->exclude = grown;
+		o->exclude[o->nexclude++] = (pid_t)v;
+		p += len;
+	} while (*p++ == ',');
+	return OPTIONS_RUN;
+}
+
+static enum options_result parse_limit(const char *arg, const char *name, long max,
+				       unsigned int *out, struct pybpf_err *err)
+{
+	long v;
+
+	if (!parse_long(arg, 1, max, &v)) {
+		err_set(err, "invalid --%s '%s': expected an integer from 1 to %ld", name, arg, max);
+		return OPTIONS_USAGE;
+	}
+	*out = (unsigned int)v;
+	return OPTIONS_RUN;
+}
+
+static enum options_result apply_host(int c, const char *arg, struct pybpf_options *o,
+				      struct pybpf_err *err)
+{
+	regex_t re;
+	int e;
+
+	switch (c) {
+	case OPT_ALL_PYTHON:
+		o->all_python = true;
+		return OPTIONS_RUN;
+	case OPT_EXCLUDE_PID:
+		return parse_exclude(arg, o, err);
+	case OPT_MATCH:
+		e = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB);
+		if (e) {
+			char why[256];
+			regerror(e, &re, why, sizeof(why));
+			err_set(err, "invalid --match '%s': %s", arg, why);
+			return OPTIONS_USAGE;
+		}
+		regfree(&re);
+		o->match = arg;
+		return OPTIONS_RUN;
+	case OPT_MAX_PROCESSES:
+		return parse_limit(arg, "max-processes", PYBPF_MAX_TARGETS, &o->max_processes, err);
+	case OPT_MAX_THREADS:
+		return parse_limit(arg, "max-threads", 1 << 20, &o->max_threads, err);
+	default:
+		return parse_limit(arg, "max-functions", 1 << 22, &o->max_functions, err);
+	}
+}
+
 static enum options_result apply(int c, const char *arg, struct pybpf_options *o,
 				 struct pybpf_err *err)
 {
@@ -217,6 +311,13 @@ static enum options_result apply(int c, const char *arg, struct pybpf_options *o
 	case OPT_HOOK_ONLY:
 		o->hook_only = true;
 		return OPTIONS_RUN;
+	case OPT_ALL_PYTHON:
+	case OPT_EXCLUDE_PID:
+	case OPT_MATCH:
+	case OPT_MAX_PROCESSES:
+	case OPT_MAX_THREADS:
+	case OPT_MAX_FUNCTIONS:
+		return apply_host(c, arg, o, err);
 	default:
 		return apply_sampling(c, arg, o, err);
 	}
@@ -362,15 +463,50 @@ static enum options_result check_modes(struct pybpf_options *o, struct pybpf_err
 	return check_sampling(o, err);
 }
 
+/* The option, among those that only --all-python has, that was given, or NULL. */
+static const char *host_only_option(const struct pybpf_options *o)
+{
+	if (o->nexclude)
+		return "--exclude-pid";
+	if (o->match)
+		return "--match";
+	return NULL;
+}
+
+static enum options_result check_host(struct pybpf_options *o, struct pybpf_err *err)
+{
+	const char *opt = host_only_option(o);
+
+	if (!o->all_python && opt) {
+		err_set(err, "%s needs --all-python (hint: pybpf-prof --help)", opt);
+		return OPTIONS_USAGE;
+	}
+	if (o->all_python && (o->pid || o->cmd)) {
+		err_set(err, "--all-python traces every Python process: it cannot be used with %s "
+			     "(hint: pybpf-prof --help)", o->pid ? "-p" : "a command");
+		return OPTIONS_USAGE;
+	}
+	if (o->all_python && o->hook_only) {
+		err_set(err, "--hook-only is for one process: it cannot be used with --all-python");
+		return OPTIONS_USAGE;
+	}
+	return OPTIONS_RUN;
+}
+
 static enum options_result check_target(struct pybpf_options *o, struct pybpf_err *err)
 {
+	if (check_host(o, err) != OPTIONS_RUN)
+		return OPTIONS_USAGE;
+	if (o->all_python)
+		return OPTIONS_RUN;
 	if (o->pid && o->cmd) {
 		err_set(err, "-p and a command exclude each other: attach to a PID or launch a "
 			     "command (hint: pybpf-prof --help)");
 		return OPTIONS_USAGE;
 	}
 	if (!o->pid && !o->cmd) {
-		err_set(err, "nothing to trace: give -p PID or -- CMD (hint: pybpf-prof --help)");
+		err_set(err, "nothing to trace: give -p PID, -- CMD or --all-python (hint: "
+			     "pybpf-prof --help)");
 		return OPTIONS_USAGE;
 	}
 	return OPTIONS_RUN;
@@ -413,7 +549,7 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 {
 	int c;
 
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, sizeof(*o)); /* the caller's: may hold anything */
 	o->sort = PYBPF_SORT_CUMULATIVE;
 	o->sample_sort = SREPORT_SORT_TOTTIME;
 	o->mode = SAMPLE_MODE_WALL;
@@ -434,4 +570,10 @@ enum options_result options_parse(int argc, char **argv, struct pybpf_options *o
 	if (check_modes(o, err) != OPTIONS_RUN)
 		return OPTIONS_USAGE;
 	return check_target(o, err);
+}
+
+void options_free(struct pybpf_options *o)
+{
+	free(o->exclude);
+	memset(o, 0, sizeof(*o));
 }

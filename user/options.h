@@ -41,6 +41,12 @@ struct pybpf_options {
 	bool threads;     /* --threads: a table per thread */
 	bool offcpu_at_switch; /* --offcpu-method switch (benchmarks) */
 	const char *folded, *flamegraph, *speedscope; /* files to write, or NULL */
+	/* --all-python. */
+	bool all_python;
+	pid_t *exclude;   /* --exclude-pid, malloc'ed (options_free) */
+	size_t nexclude;
+	const char *match; /* --match, a POSIX extended regex (checked to compile) */
+	unsigned int max_processes, max_threads, max_functions; /* 0: defaults */
 };
 
 enum options_result {
@@ -52,5 +58,6 @@ enum options_result {
 enum options_result options_parse(int argc, char **argv, struct pybpf_options *o,
 				  struct pybpf_err *err);
 const char *backend_name(enum pybpf_backend b);
+void options_free(struct pybpf_options *o);
 
 #endif

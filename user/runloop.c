@@ -58,10 +58,11 @@ int runloop_open(struct runloop *r, pid_t pid, double duration)
 	stop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	r->fds[RUNLOOP_SIGNALS].fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	r->fds[RUNLOOP_TARGET].fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pid > 0)
+		r->fds[RUNLOOP_TARGET].fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (duration > 0)
 		r->fds[RUNLOOP_DURATION].fd = timer_fd((uint64_t)(duration * 1e9), 0);
-	if (r->fds[RUNLOOP_SIGNALS].fd < 0 || r->fds[RUNLOOP_TARGET].fd < 0 ||
+	if (r->fds[RUNLOOP_SIGNALS].fd < 0 || (pid > 0 && r->fds[RUNLOOP_TARGET].fd < 0) ||
 	    (duration > 0 && r->fds[RUNLOOP_DURATION].fd < 0))
 		return -1;
 	return 0;

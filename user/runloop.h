@@ -24,8 +24,8 @@ struct runloop {
 	struct pollfd fds[RUNLOOP_NFDS];
 };
 
-/* Blocks SIGINT and SIGTERM and watches them, pid's exit and, when
- * duration > 0, that many seconds. 0, or -1 with errno set. */
+/* Blocks SIGINT and SIGTERM and watches them, pid's exit (pid > 0) and,
+ * when duration > 0, that many seconds. 0, or -1 with errno set. */
 int runloop_open(struct runloop *r, pid_t pid, double duration);
 /* Also wakes up every period_ns. 0 or -1. */
 int runloop_set_tick(struct runloop *r, uint64_t period_ns);

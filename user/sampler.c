@@ -61,7 +61,47 @@ static int on_new_stack(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch,
+static int add_iterator(struct sampler *s, pid_t pid, struct pybpf_err *err);
+
+/* --all-python: forks, execs and exits, on a ring buffer. */
+static int start_watch(struct sampler *s, struct pybpf_err *err)
+{
+	struct sampler_bpf *sk = s->skel;
+
+	if (!(sk->links.pys_proc_fork = bpf_program__attach(sk->progs.pys_proc_fork)) ||
+	    !(sk->links.pys_proc_exec = bpf_program__attach(sk->progs.pys_proc_exec)) ||
+	    !(sk->links.pys_proc_exit = bpf_program__attach(sk->progs.pys_proc_exit))) {
+		int e = errno;
+		err_set(err, "cannot watch processes start and end: %s%s", strerror(e),
+			bpf_hint_for(e));
+		return -1;
+	}
+	return 0;
+}
+
+int sampler__proc_events_map(struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.proc_events);
+}
+
+uint64_t sampler__events_lost(struct sampler *s)
+{
+	return s->skel->bss ? s->skel->bss->proc_events_lost : 0;
+}
+
+int sampler__follow_fork(struct sampler *s, pid_t pid, struct pybpf_err *err)
+{
+	return samples_offcpu(s->mode) && !s->at_switch ? add_iterator(s, pid, err) : 0;
+}
+
+void sampler__remove_target(struct sampler *s, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(s->skel->maps.sample_targets, &key, sizeof(key), 0);
+}
+
+struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch, bool watch,
 			      struct pybpf_err *err)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -96,6 +136,8 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 		err_set(err, "cannot read the sampler's new stacks: %s", strerror(errno));
 		goto fail;
 	}
+	if (watch && start_watch(s, err))
+		goto fail;
 	return s;
 fail:
 	sampler__close(s);
@@ -324,6 +366,14 @@ uint64_t sampler__thread_state(struct sampler *s, uint32_t tid)
 				 0))
 		return 0;
 	return ts;
+}
+
+uint64_t sampler__samples(struct sampler *s)
+{
+	uint64_t n = 0;
+
+	bpfutil_sum_percpu(s->skel->maps.samples_counted, s->ncpus, &n, 1);
+	return n;
 }
 
 void sampler__losses(struct sampler *s, struct sample_losses *out)

@@ -18,9 +18,18 @@ struct sampler;
 
 /* Loads the sampler for mode at hz samples per second. at_switch: off-CPU
  * stacks are taken at each switch out instead of at the wall-clock ticks
- * (the alternative design, for the benchmark). NULL with err set. */
-struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch,
+ * (the alternative design, for the benchmark). watch: also tell of forks,
+ * execs and exits. NULL with err set. */
+struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_switch, bool watch,
 			      struct pybpf_err *err);
+/* watch (--all-python): the ring buffer's map of process events (procevents.h). */
+int sampler__proc_events_map(struct sampler *s);
+/* Process events the ring buffer had no room for. */
+uint64_t sampler__events_lost(struct sampler *s);
+/* pid, a fork the BPF side registered already, is sampled off the CPU too. 0 or -1. */
+int sampler__follow_fork(struct sampler *s, pid_t pid, struct pybpf_err *err);
+/* pid is no longer sampled. */
+void sampler__remove_target(struct sampler *s, pid_t pid);
 /* Samples t's threads from now on (off-CPU: from the next tick). 0 or -1. */
 int sampler__add_target(struct sampler *s, const struct python_target *t,
 			const struct pybpf_offsets *off, struct pybpf_err *err);
@@ -50,6 +59,8 @@ int sampler__new_stacks_fd(struct sampler *s);
 /* The PyThreadState the BPF side found for host TID tid, or 0. */
 uint64_t sampler__thread_state(struct sampler *s, uint32_t tid);
 void sampler__losses(struct sampler *s, struct sample_losses *out);
+/* Samples counted so far, all processes. */
+uint64_t sampler__samples(struct sampler *s);
 /* Bytes of kernel memory the maps hold (their full, preallocated size). */
 uint64_t sampler__map_bytes(struct sampler *s);
 void sampler__close(struct sampler *s);

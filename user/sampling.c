@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allpython.h"
 #include "codecache.h"
 #include "launch.h"
 #include "offsets.h"
@@ -15,6 +16,7 @@
 #include "pstats.h"
 #include "runloop.h"
 #include "sample_pstats.h"
+#include "sampledrain.h"
 #include "sampler.h"
 #include "sreport.h"
 #include "threadnames.h"
@@ -39,7 +41,7 @@ struct sampling {
 };
 
 /* --hz, lowered to the kernel's limit on perf sampling rates. */
-static unsigned int sampling_rate(unsigned int asked)
+unsigned int sampling_rate(unsigned int asked)
 {
 	unsigned int hz = asked ? asked : PYBPF_DEFAULT_HZ, max = 0;
 	FILE *f = fopen(MAX_RATE_FILE, "re");
@@ -84,7 +86,7 @@ static int start(struct sampling *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
-	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, err);
+	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, false, err);
 	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
 	    sampler__start(s->sm, err))
 		return -1;
@@ -140,46 +142,6 @@ out:
 	s->wall_seconds = seconds_since(&s->started);
 	runloop_close(&r);
 	return why;
-}
-
-struct drain_ctx {
-	struct sampling *s;
-	struct sample_profile *p;
-	size_t frames[PYBPF_SAMPLE_DEPTH];
-};
-
-/* The profile's frame for one sampled frame; unknown code gets a placeholder. */
-static long frame_of(struct drain_ctx *d, const struct pybpf_sample_frame *f)
-{
-	const struct codeinfo *ci = codecache__get(d->s->cc, f->code, f->firstlineno);
-
-	if (!ci) {
-		d->p->losses.unresolved++;
-		return sample_profile_frame(d->p, "<unknown>", 0, "<unknown>", 0);
-	}
-	return sample_profile_frame(d->p, ci->filename, ci->firstlineno, ci->name,
-				    codecache__line(ci, d->s->t.minor, f->lasti));
-}
-
-static int add_stack(void *ctx, const struct pybpf_sample_key *key,
-		     const struct pybpf_sample_count *count, const struct pybpf_sample_stack *st)
-{
-	struct drain_ctx *d = ctx;
-	long thread = sample_profile_thread(d->p, key->tid,
-					    thread_names_get(&d->s->names, key->tid));
-
-	if (thread < 0 || key->kind >= PYBPF_SAMPLE_KINDS)
-		return thread < 0 ? -ENOMEM : 0;
-	for (__u32 i = 0; i < st->depth; i++) {
-		long f = frame_of(d, &st->frames[st->depth - 1 - i]); /* root first */
-
-		if (f < 0)
-			return -ENOMEM;
-		d->frames[i] = (size_t)f;
-	}
-	return sample_profile_add(d->p, (size_t)thread, d->frames, st->depth,
-				  st->flags & PYBPF_STACK_TRUNCATED, key->kind, count->samples,
-				  count->ns);
 }
 
 static void fill_header(const struct sampling *s, struct sample_profile *p)
@@ -248,7 +210,7 @@ static int report(const struct sampling *s, const struct sample_profile *p)
 static int finish(struct sampling *s)
 {
 	struct sample_profile p;
-	struct drain_ctx *d = calloc(1, sizeof(*d));
+	struct sample_drain *d = calloc(1, sizeof(*d));
 	int ret = 0;
 
 	sampler__stop(s->sm);
@@ -258,11 +220,10 @@ static int finish(struct sampling *s)
 	thread_names_refresh(&s->names, &s->t, &s->off, tstate_of, s->sm);
 	sample_profile_init(&p);
 	fill_header(s, &p);
-	if (d) {
-		d->s = s;
-		d->p = &p;
-	}
-	if (!d || sampler__foreach(s->sm, s->t.pid, add_stack, d)) {
+	if (d)
+		*d = (struct sample_drain){ .p = &p, .cc = s->cc, .names = &s->names,
+					    .minor = s->t.minor };
+	if (!d || sampler__foreach(s->sm, s->t.pid, sample_drain_add, d)) {
 		pybpf_warn("cannot read all the samples: %s; printing what was read",
 			   strerror(ENOMEM));
 		ret = 1;
@@ -336,6 +297,8 @@ int sampling_run(const struct pybpf_options *o)
 {
 	struct sampling s = { .o = o };
 
+	if (o->all_python)
+		return allpython_run(o);
 	s.hz = sampling_rate(o->hz);
 	return o->cmd ? run_launch(&s) : run_attach(&s);
 }

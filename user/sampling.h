@@ -8,5 +8,7 @@
 
 /* The exit status of pybpf-prof: 0, 1, or a launched command's own. */
 int sampling_run(const struct pybpf_options *o);
+/* --hz, lowered to the kernel's limit on perf sampling rates (said on stderr). */
+unsigned int sampling_rate(unsigned int asked);
 
 #endif

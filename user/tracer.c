@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,14 +20,22 @@
 #include "pybpf.skel.h"
 #include "strutil.h"
 
-#define MAX_LINKS 64
 #define EVAL_FRAME_FUNC "_PyEval_EvalFrameDefault"
 #define FRAME_POP_FUNC "_PyEval_FrameClearAndPop"
 
+/* An interpreter file with probes for every process that maps it. */
+struct probed_file {
+	dev_t dev;
+	ino_t ino;
+	const struct bpf_program *entry; /* which programs: backend, or the floor */
+};
+
 struct tracer {
 	struct pybpf_bpf *skel;
-	struct bpf_link *links[MAX_LINKS];
-	size_t nlinks;
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+	struct probed_file *files;
+	size_t nfiles, files_cap;
 	size_t ncpus;
 	bool latency;
 };
@@ -42,7 +51,45 @@ static int attach_always(struct bpf_program *prog, struct bpf_link **link, const
 	return -1;
 }
 
-struct tracer *tracer__open(bool latency, struct pybpf_err *err)
+static const struct tracer_limits default_limits = {
+	.processes = PYBPF_MAX_TARGETS,
+	.threads = PYBPF_MAX_THREADS,
+	.functions = PYBPF_MAX_FUNCS,
+};
+
+/* Map sizes from the limits; the maps that allocate on demand cost only
+ * what is used, the preallocated ones their full size. */
+static void size_maps(struct tracer *tr, const struct tracer_limits *lim)
+{
+	struct pybpf_bpf *sk = tr->skel;
+
+	bpf_map__set_max_entries(sk->maps.targets, lim->processes);
+	bpf_map__set_max_entries(sk->maps.losses, 2 * lim->processes);
+	bpf_map__set_max_entries(sk->maps.stacks, lim->threads);
+	bpf_map__set_max_entries(sk->maps.funcs, lim->functions);
+	bpf_map__set_max_entries(sk->maps.names, lim->functions);
+	bpf_map__set_max_entries(sk->maps.pairs, 4 * lim->functions);
+	if (!tr->latency)
+		bpf_map__set_max_entries(sk->maps.latency, 1);
+}
+
+/* --all-python: forks, execs and exits, on a ring buffer. */
+static int start_watch(struct tracer *tr, struct pybpf_err *err)
+{
+	struct pybpf_bpf *sk = tr->skel;
+
+	if (attach_always(sk->progs.py_proc_fork, &sk->links.py_proc_fork, "sched_process_fork",
+			  err) ||
+	    attach_always(sk->progs.py_proc_exec, &sk->links.py_proc_exec, "sched_process_exec",
+			  err) ||
+	    attach_always(sk->progs.py_proc_exit, &sk->links.py_proc_exit, "sched_process_exit",
+			  err))
+		return -1;
+	return 0;
+}
+
+struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool watch,
+			    struct pybpf_err *err)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 
@@ -59,8 +106,7 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 	}
 	tr->skel->rodata->latency_enabled = latency;
 	tr->latency = latency;
-	if (!latency)
-		bpf_map__set_max_entries(tr->skel->maps.latency, 1);
+	size_maps(tr, lim ? lim : &default_limits);
 	if (pybpf_bpf__load(tr->skel)) {
 		bpfutil_load_failed(err, "BPF programs", errno);
 		goto fail;
@@ -70,30 +116,89 @@ struct tracer *tracer__open(bool latency, struct pybpf_err *err)
 	    attach_always(tr->skel->progs.py_sched_switch, &tr->skel->links.py_sched_switch,
 			  "sched_switch", err))
 		goto fail;
+	if (watch && start_watch(tr, err))
+		goto fail;
 	return tr;
 fail:
 	tracer__close(tr);
 	return NULL;
 }
 
+static int keep_link(struct tracer *tr, struct bpf_link *link)
+{
+	if (tr->nlinks == tr->links_cap) {
+		size_t cap = tr->links_cap ? 2 * tr->links_cap : 16;
+		struct bpf_link **v = realloc(tr->links, cap * sizeof(*v));
+
+		if (!v) {
+			bpf_link__destroy(link);
+			return -ENOMEM;
+		}
+		tr->links = v;
+		tr->links_cap = cap;
+	}
+	tr->links[tr->nlinks++] = link;
+	return 0;
+}
+
+/* pid -1: every process that maps the file. */
 static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
-		      const char *probe, struct pybpf_err *err)
+		      pid_t pid, const char *probe, struct pybpf_err *err)
 {
 	struct bpf_link *link;
 
-	if (tr->nlinks == MAX_LINKS) {
-		err_set(err, "cannot attach to PID %d: too many probes", t->pid);
-		return -1;
-	}
-	link = bpf_program__attach_usdt(prog, t->pid, t->open_path, "python", probe, NULL);
-	if (!link) {
-		int e = errno;
+	link = bpf_program__attach_usdt(prog, pid, t->open_path, "python", probe, NULL);
+	if (!link || keep_link(tr, link)) {
+		int e = link ? ENOMEM : errno;
 		err_set(err, "cannot attach to python:%s in %s (PID %d): %s%s", probe, t->binary,
 			t->pid, strerror(e), bpf_hint_for(e));
 		return -1;
 	}
-	tr->links[tr->nlinks++] = link;
 	return 0;
+}
+
+static bool find_file(const struct tracer *tr, const struct stat *st,
+		      const struct bpf_program *entry)
+{
+	for (size_t i = 0; i < tr->nfiles; i++)
+		if (tr->files[i].dev == st->st_dev && tr->files[i].ino == st->st_ino &&
+		    tr->files[i].entry == entry)
+			return true;
+	return false;
+}
+
+/* Are t's interpreter file's probes there for every process already? */
+static bool file_probed(const struct tracer *tr, const struct python_target *t,
+			const struct bpf_program *entry)
+{
+	struct stat st;
+
+	return !stat(t->open_path, &st) && find_file(tr, &st, entry);
+}
+
+/* Notes that they are from now on. */
+static void note_probed(struct tracer *tr, const struct python_target *t,
+			const struct bpf_program *entry)
+{
+	struct stat st;
+
+	if (stat(t->open_path, &st) || find_file(tr, &st, entry))
+		return;
+	if (tr->nfiles == tr->files_cap) {
+		size_t cap = tr->files_cap ? 2 * tr->files_cap : 8;
+		struct probed_file *v = realloc(tr->files, cap * sizeof(*v));
+
+		if (!v)
+			return; /* a later process of this file gets its own probes */
+		tr->files = v;
+		tr->files_cap = cap;
+	}
+	tr->files[tr->nfiles++] = (struct probed_file){ st.st_dev, st.st_ino, entry };
+}
+
+size_t tracer__probed_files(const struct tracer *tr)
+{
+	return tr->nfiles;
 }
 
 /* Tells the BPF programs where things are in pid's interpreter. code_span
@@ -127,7 +232,7 @@ static int register_target(struct tracer *tr, const struct python_target *t,
 
 int tracer__attach_usdt(struct tracer *tr, const struct python_target *t,
 			const struct pybpf_offsets *off, uint32_t flags, bool floor_only,
-			struct pybpf_err *err)
+			bool every_process, struct pybpf_err *err)
 {
 	if (register_target(tr, t, off, flags, false, err))
 		return -1;
@@ -137,11 +242,23 @@ int tracer__attach_usdt(struct tracer *tr, const struct python_target *t,
 		entry = tr->skel->progs.py_floor_entry;
 		ret = tr->skel->progs.py_floor_return;
 	}
+	if (every_process && file_probed(tr, t, entry))
+		return 0;
+	pid_t pid = every_process ? -1 : t->pid;
 	/* Returns first: a return seen before its entry is harmless, the reverse is not. */
-	if (attach_one(tr, ret, t, "function__return", err) ||
-	    attach_one(tr, entry, t, "function__entry", err))
+	if (attach_one(tr, ret, t, pid, "function__return", err) ||
+	    attach_one(tr, entry, t, pid, "function__entry", err))
 		return -1;
+	if (every_process)
+		note_probed(tr, t, entry);
 	return 0;
+}
+
+void tracer__unregister(struct tracer *tr, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map__delete_elem(tr->skel->maps.targets, &key, sizeof(key), 0);
 }
 
 /* Where to probe func: past an endbr64 (CET builds, e.g. Debian's recent
@@ -161,54 +278,58 @@ static size_t probe_offset(struct elf_file *ef, const char *func)
 }
 
 static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
-		       const char *func, size_t offset, bool retprobe, struct pybpf_err *err)
+		       pid_t pid, const char *func, size_t offset, bool retprobe,
+		       struct pybpf_err *err)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
 	struct bpf_link *link;
 
-	if (tr->nlinks == MAX_LINKS) {
-		err_set(err, "cannot attach to PID %d: too many probes", t->pid);
-		return -1;
-	}
-	link = bpf_program__attach_uprobe_opts(prog, t->pid, t->open_path, offset, &opts);
-	if (!link) {
-		int e = errno;
+	link = bpf_program__attach_uprobe_opts(prog, pid, t->open_path, offset, &opts);
+	if (!link || keep_link(tr, link)) {
+		int e = link ? ENOMEM : errno;
 		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
 			retprobe ? "uretprobe" : "uprobe", func, t->binary, t->pid,
 			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : bpf_hint_for(e));
 		return -1;
 	}
-	tr->links[tr->nlinks++] = link;
 	return 0;
 }
 
 int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
-			     const struct pybpf_offsets *off, bool floor_only, struct pybpf_err *err)
+			     const struct pybpf_offsets *off, bool floor_only, bool every_process,
+			     struct pybpf_err *err)
 {
 	struct bpf_program *entry = tr->skel->progs.py_eval_entry;
 	struct bpf_program *ret = tr->skel->progs.py_eval_return;
 	/* 3.13's specialized class call runs __init__ past the hook: count it
 	 * where its frame is popped. */
 	bool init_pop = t->major == 3 && t->minor == 13 && !floor_only;
-	struct elf_file *ef = elf_file__open(t->open_path);
-	size_t eval_at = probe_offset(ef, EVAL_FRAME_FUNC);
-	size_t pop_at = init_pop ? probe_offset(ef, FRAME_POP_FUNC) : 0;
 
-	elf_file__close(ef);
 	if (floor_only) {
 		entry = tr->skel->progs.py_eval_floor_entry;
 		ret = tr->skel->progs.py_eval_floor_return;
 	}
 	if (register_target(tr, t, off, 0, true, err))
 		return -1;
+	if (every_process && file_probed(tr, t, entry))
+		return 0;
+
+	struct elf_file *ef = elf_file__open(t->open_path);
+	size_t eval_at = probe_offset(ef, EVAL_FRAME_FUNC);
+	size_t pop_at = init_pop ? probe_offset(ef, FRAME_POP_FUNC) : 0;
+	pid_t pid = every_process ? -1 : t->pid;
+
+	elf_file__close(ef);
 	/* Returns first: an evaluation entered in between is an unpaired return
 	 * (counted), while an entry without its return would stay open. */
-	if (attach_eval(tr, ret, t, EVAL_FRAME_FUNC, eval_at, true, err) ||
-	    attach_eval(tr, entry, t, EVAL_FRAME_FUNC, eval_at, false, err))
+	if (attach_eval(tr, ret, t, pid, EVAL_FRAME_FUNC, eval_at, true, err) ||
+	    attach_eval(tr, entry, t, pid, EVAL_FRAME_FUNC, eval_at, false, err))
 		return -1;
-	if (init_pop && attach_eval(tr, tr->skel->progs.py_init_pop, t, FRAME_POP_FUNC, pop_at,
-				    false, err))
+	if (init_pop && attach_eval(tr, tr->skel->progs.py_init_pop, t, pid, FRAME_POP_FUNC,
+				    pop_at, false, err))
 		return -1;
+	if (every_process)
+		note_probed(tr, t, entry);
 	return 0;
 }
 
@@ -272,8 +393,9 @@ static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
 	map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair);
 }
 
-/* Calls still active in pid's threads count up to now, like cProfile's
- * disable(). Stacks of threads that ended before the stop are gone. */
+/* Calls still active in pid's threads (every traced thread: pid 0) count
+ * up to now, like cProfile's disable(). Stacks of threads that ended before
+ * the stop are gone. */
 static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
 {
 	struct bpf_map *map = tr->skel->maps.stacks;
@@ -287,7 +409,7 @@ static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
 		tid = next;
 		prev = &tid;
 		if (bpf_map__lookup_elem(map, &tid, sizeof(tid), st, sizeof(*st), 0) ||
-		    (int)st->pid != pid)
+		    (pid && (int)st->pid != pid))
 			continue;
 		closed += stack_flush(st, now, flush_into_maps, tr);
 		bpf_map__update_elem(map, &tid, sizeof(tid), st, sizeof(*st), BPF_ANY);
@@ -373,19 +495,22 @@ static int add_pair(struct tracer *tr, struct pybpf_profile *p, const void *key,
 typedef int (*drain_fn)(struct tracer *tr, struct pybpf_profile *p, const void *key,
 			const struct pybpf_stats *st);
 
-/* Hands fn the summed figures of every key of pid in a per-CPU map whose
- * keys start with a function key (funcs, or pairs with the callee first). */
-static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size, int pid,
-		     struct pybpf_profile *p, drain_fn fn)
+/* Hands fn the summed figures of every key in a per-CPU map whose keys
+ * start with a function key (funcs, or pairs with the callee first), with
+ * the profile of the key's process (keys of no profile are skipped). */
+static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size,
+		     tracer_profile_fn profile_of, void *ctx, drain_fn fn)
 {
 	struct pybpf_pair_key key, cur; /* room for either key */
+	struct pybpf_profile *p;
 	struct pybpf_stats st;
 	void *prev = NULL;
 
 	while (!bpf_map__get_next_key(map, prev, &key, key_size)) {
 		memcpy(&cur, &key, key_size);
 		prev = &cur;
-		if ((int)cur.callee.pid != pid || read_percpu(tr, map, &cur, key_size, &st))
+		p = profile_of(ctx, (int)cur.callee.pid);
+		if (!p || read_percpu(tr, map, &cur, key_size, &st))
 			continue;
 		if (fn(tr, p, &cur, &st))
 			return -ENOMEM;
@@ -393,11 +518,8 @@ static int drain_map(struct tracer *tr, struct bpf_map *map, size_t key_size, in
 	return 0;
 }
 
-static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
+static void add_losses(struct pybpf_losses *l, const uint64_t *sum)
 {
-	uint64_t sum[PYBPF_LOSS_NR] = { 0 };
-
-	bpfutil_sum_percpu(tr->skel->maps.losses, tr->ncpus, sum, PYBPF_LOSS_NR);
 	l->unpaired_returns += sum[PYBPF_LOSS_UNPAIRED_RETURN];
 	l->unpaired_calls += sum[PYBPF_LOSS_UNPAIRED_CALL];
 	l->depth_overflow += sum[PYBPF_LOSS_DEPTH];
@@ -410,12 +532,41 @@ static void drain_losses(struct tracer *tr, struct pybpf_losses *l)
 	l->untimed_inits += sum[PYBPF_LOSS_UNTIMED_INIT];
 }
 
+/* Each process's loss counters, summed over the CPUs. */
+static int drain_losses(struct tracer *tr, tracer_profile_fn profile_of, void *ctx)
+{
+	struct pybpf_loss_counts *vals = calloc(tr->ncpus, sizeof(*vals));
+	struct bpf_map *map = tr->skel->maps.losses;
+	__u32 pid, next, *prev = NULL;
+	struct pybpf_profile *p;
+
+	if (!vals)
+		return -ENOMEM;
+	while (!bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
+		uint64_t sum[PYBPF_LOSS_NR] = { 0 };
+
+		pid = next;
+		prev = &pid;
+		p = profile_of(ctx, (int)pid);
+		if (!p || bpf_map__lookup_elem(map, &pid, sizeof(pid), vals,
+					       tr->ncpus * sizeof(*vals), 0))
+			continue;
+		for (size_t c = 0; c < tr->ncpus; c++)
+			for (int k = 0; k < PYBPF_LOSS_NR; k++)
+				sum[k] += vals[c].n[k];
+		add_losses(&p->losses, sum);
+	}
+	free(vals);
+	return 0;
+}
+
 /* Per-function histograms of call durations (--latency). */
-static int drain_latency(struct tracer *tr, int pid, struct pybpf_profile *p)
+static int drain_latency(struct tracer *tr, tracer_profile_fn profile_of, void *ctx)
 {
 	struct bpf_map *map = tr->skel->maps.latency;
 	struct pybpf_func_key key, cur;
 	uint64_t sum[PYBPF_HIST_SLOTS];
+	struct pybpf_profile *p;
 	struct pybpf_hist h;
 	void *prev = NULL;
 	int ret = 0;
@@ -423,8 +574,8 @@ static int drain_latency(struct tracer *tr, int pid, struct pybpf_profile *p)
 	while (!ret && !bpf_map__get_next_key(map, prev, &key, sizeof(key))) {
 		cur = key;
 		prev = &cur;
-		if ((int)cur.pid != pid ||
-		    bpf_map__lookup_elem(map, &cur, sizeof(cur), &h, sizeof(h), 0))
+		p = profile_of(ctx, (int)cur.pid);
+		if (!p || bpf_map__lookup_elem(map, &cur, sizeof(cur), &h, sizeof(h), 0))
 			continue;
 		for (int k = 0; k < PYBPF_HIST_SLOTS; k++)
 			sum[k] = h.slot[k];
@@ -441,19 +592,49 @@ uint64_t tracer__stop(struct tracer *tr, int pid, unsigned long long now_ns)
 	return flush_stacks(tr, pid, now_ns);
 }
 
+int tracer__drain_all(struct tracer *tr, tracer_profile_fn profile_of, void *ctx,
+		      struct pybpf_err *err)
+{
+	if (drain_map(tr, tr->skel->maps.funcs, sizeof(struct pybpf_func_key), profile_of, ctx,
+		      add_func) ||
+	    drain_map(tr, tr->skel->maps.pairs, sizeof(struct pybpf_pair_key), profile_of, ctx,
+		      add_pair) ||
+	    drain_latency(tr, profile_of, ctx) || drain_losses(tr, profile_of, ctx)) {
+		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+static struct pybpf_profile *the_profile(void *ctx, int pid)
+{
+	struct pybpf_profile *p = ctx;
+
+	return p->pid == pid ? p : NULL;
+}
+
 int tracer__drain(struct tracer *tr, int pid, struct pybpf_profile *p, struct pybpf_err *err)
 {
-	if (drain_map(tr, tr->skel->maps.funcs, sizeof(struct pybpf_func_key), pid, p, add_func) ||
-	    drain_map(tr, tr->skel->maps.pairs, sizeof(struct pybpf_pair_key), pid, p, add_pair)) {
-		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
-		return -1;
-	}
-	if (drain_latency(tr, pid, p)) {
-		err_set(err, "cannot build the profile: %s", strerror(ENOMEM));
-		return -1;
-	}
-	drain_losses(tr, &p->losses);
-	return 0;
+	p->pid = pid;
+	return tracer__drain_all(tr, the_profile, p, err);
+}
+
+uint64_t tracer__calls(struct tracer *tr)
+{
+	uint64_t n = 0;
+
+	bpfutil_sum_percpu(tr->skel->maps.calls_counted, tr->ncpus, &n, 1);
+	return n;
+}
+
+int tracer__proc_events_map(struct tracer *tr)
+{
+	return bpf_map__fd(tr->skel->maps.proc_events);
+}
+
+uint64_t tracer__events_lost(struct tracer *tr)
+{
+	return tr->skel->bss ? tr->skel->bss->proc_events_lost : 0;
 }
 
 void tracer__close(struct tracer *tr)
@@ -462,5 +643,7 @@ void tracer__close(struct tracer *tr)
 		return;
 	tracer__detach(tr);
 	pybpf_bpf__destroy(tr->skel);
+	free(tr->links);
+	free(tr->files);
 	free(tr);
 }
