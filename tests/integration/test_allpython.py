@@ -80,14 +80,17 @@ NEW_RX = re.compile(r"^pybpf-prof: tracing new PID (\d+) \((.*)\): CPython (\S+)
 EXITED_RX = re.compile(r"^pybpf-prof: PID (\d+) exited after (\d+\.\d{3}) s traced$")
 NOT_TRACING_RX = re.compile(r"^pybpf-prof: not (?:tracing|sampling) PID (\d+) \((.*)\): (.+)$")
 SUMMARY_RX = re.compile(r"^pybpf-prof: tracing (\d+) Python process(?:es)? \(([^)]*)\), (\d+) not traced"
-                        r"(?:, probes on (\d+) interpreter files?)?(?:; Ctrl-C to stop)?$")
+                        r"(?:, probes on (\d+) interpreter files?(?: and (\d+) process(?:es)?)?)?"
+                        r"; (?:Ctrl-C to stop|stopping after --duration)$")
 SAMPLING_START_RX = re.compile(r"^pybpf-prof: sampling PID (\d+) \((.*)\): CPython (\S+), (static|shared)")
 SAMPLING_SUMMARY_RX = re.compile(r"^pybpf-prof: sampling (\d+) Python process(?:es)? in (wall|cpu|offcpu) "
-                                 r"mode at (\d+) Hz, (\d+) not sampled(?:; Ctrl-C to stop)?$")
+                                 r"mode at (\d+) Hz, (\d+) not sampled; "
+                                 r"(?:Ctrl-C to stop|stopping after --duration)$")
 PROGRESS_RX = re.compile(r"\d+ s (?:left|so far)")
 
 # stdout (allpython-spec.md)
-RUN_RX = re.compile(r"^Python processes (traced|sampled): (\d+) for (\d+\.\d{3}) s, (\d+) not (traced|sampled)$")
+RUN_RX = re.compile(r"^Python processes (traced|sampled): (\d+) for (\d+\.\d{3}) s, "
+                    r"(\d+) not (traced|sampled)$")
 SECTION_RX = re.compile(r"^======== PID (\d+)(?: \(PID (\d+) in its namespace\))?: (.*)$")
 COVER_RX = re.compile(r"^(Traced|Sampled) from (\d+\.\d{3}) s to (\d+\.\d{3}) s of the run"
                       r"(?: \((exited|exec'ed another program)\))?(?:; forked by PID (\d+))?$")
@@ -325,7 +328,6 @@ class Fleet:
         self.child.ns_pid = nspid(self.child.pid)
         self.child.argv = read_cmdline(self.child.pid)
         self.child.hook = EvalFrame(self.child.pid, forker.interp.version)
-        self.child.forked_by = forker.pid
         if self.tracer:
             self.tracer_line(r"pybpf-prof: tracing new PID %d \(.*; forked by PID %d$" % (
                 self.child.pid, forker.pid), "pybpf-prof's 'tracing new PID %d ...; forked by PID %d'" % (
@@ -421,8 +423,8 @@ class HostReport:
         lines = stdout.split("\n")
         m = RUN_RX.match(lines[0])
         word = "sampled" if sampling else "traced"
-        assert m and m.group(1) == word, "first line is not 'Python processes %s: N for S s, M not %s': %r" % (
-            word, word, lines[0])
+        assert m and m.group(1) == word, (
+            "first line is not 'Python processes %s: N for S s, M not %s': %r" % (word, word, lines[0]))
         self.count, self.seconds, self.not_traced = int(m.group(2)), float(m.group(3)), int(m.group(4))
         self.sections = collections.OrderedDict()
         self.hot_count = self.hot_text = None
@@ -516,7 +518,8 @@ def check_stderr(stderr, fleet, initial, sampling=False):
         if not shown_as(line.group(2), m.argv, 100):
             problems.append("%s: command shown as %r, its command line is %r" % (m, line.group(2), m.argv))
         if m.kind == "child" and line.group(6) != str(fleet.get("forker").pid):
-            problems.append("%s: %r does not say forked by PID %d" % (m, line.group(0), fleet.get("forker").pid))
+            problems.append("%s: %r does not say forked by PID %d" % (
+                m, line.group(0), fleet.get("forker").pid))
     ours = {m.pid for m in fleet.pythons()} | ({fleet.child.pid} if fleet.child else set())
     for pid in (ours | {fleet.other.pid}) & refused:
         problems.append("PID %d is ours, and listed as not traced" % pid)
@@ -524,7 +527,8 @@ def check_stderr(stderr, fleet, initial, sampling=False):
         want_exited = {fleet.get("exits").pid}
         if exited.count(fleet.get("exits").pid) != 1:
             problems.append("expected one 'PID %d exited after' line" % fleet.get("exits").pid)
-        problems += ["PID %d said to have exited, it runs on" % pid for pid in set(exited) & ours - want_exited]
+        problems += ["PID %d said to have exited, it runs on" % pid
+                     for pid in set(exited) & ours - want_exited]
     problems += ["a progress line although stderr is not a terminal: %r" % line
                  for line in lines if PROGRESS_RX.search(line) or "\r" in line]
     assert not problems, "stderr:\n  %s\n%s" % ("\n  ".join(problems), stderr[-6000:])
@@ -543,26 +547,55 @@ class Held:
         self.progs = {i for i in fds["prog"] if re.match(r"pys?_", progs.get(i, {}).get("name", ""))}
         assert self.progs, "pybpf-prof holds no BPF program named py_*/pys_* while tracing: %s" % {
             i: progs.get(i, {}).get("name") for i in fds["prog"]}
-        self.links = {i for i, e in bpf_objects("link").items() if e.get("prog_id") in self.progs} | fds["link"]
+        self.links = fds["link"] | {i for i, e in bpf_objects("link").items()
+                                    if e.get("prog_id") in self.progs}
         self.perf = perf_events_of(self.progs)
         assert self.perf or self.links, "no perf event or link runs pybpf-prof's programs %s while " \
             "tracing" % sorted(self.progs)
         self.guards = guardians_of(tracer_pid)
         if expect_guardian:
-            assert self.guards, "pybpf-prof (PID %d) has no pybpf-guard child while hooks are set" % tracer_pid
+            assert self.guards, "pybpf-prof (PID %d) has no pybpf-guard child while hooks are set" % (
+                tracer_pid)
         self.guard_fds = [os.pidfd_open(g) for g in self.guards]
 
     def check_gone(self, why):
+        """Once pybpf-prof and its guardians have exited: no process holds a
+        descriptor to its programs or links, none is pinned, no perf event
+        runs them. (Their IDs may stay listed for a moment: the kernel frees
+        some, links and uprobes, after an RCU grace period.)"""
         for fd, guard in zip(self.guard_fds, self.guards):
             wait_exit(fd, "the guardian (PID %d) after pybpf-prof's %s" % (guard, why))
             os.close(fd)
         self.guard_fds = []
-        left_progs = self.progs & set(bpf_objects("prog"))
-        left_links = self.links & set(bpf_objects("link"))
+        progs = self.progs & set(bpf_objects("prog"))
+        links = self.links & set(bpf_objects("link"))
         left_perf = perf_events_of(self.progs)
-        assert not (left_progs or left_links or left_perf), (
-            "after %s: programs %s, links %s, uprobe perf events %s of pybpf-prof are still there" % (
-                why, sorted(left_progs), sorted(left_links), left_perf))
+        held, pinned = holders(progs, links)
+        assert not (held or pinned or left_perf), (
+            "after %s: pybpf-prof's programs/links held by PIDs %s, pinned %s, uprobe perf events %s" % (
+                why, dict(held), pinned, left_perf))
+
+
+def holders(progs, links):
+    """({id: [PID, ...]} of the processes holding a descriptor to these
+    programs or links, {id: pinned paths})."""
+    held = collections.defaultdict(list)
+    if progs or links:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fds = bpf_fds(int(pid))
+            except OSError:  # gone meanwhile
+                continue
+            for i in (fds["prog"] & progs) | (fds["link"] & links):
+                held[i].append(int(pid))
+    pinned = {}
+    for kind, ids in (("prog", progs), ("link", links)):
+        if ids:
+            out = subprocess.run(["bpftool", "-j", "-f", kind, "show"], capture_output=True, text=True,
+                                 check=True, timeout=TIMEOUT).stdout
+            pinned.update({e["id"]: e["pinned"] for e in json.loads(out or "[]")
+                           if e["id"] in ids and e.get("pinned")})
+    return held, pinned
 
 
 def perf_events_of(prog_ids):
@@ -606,8 +639,25 @@ def check_targets_clean(fleet, why, include_self=False):
     if include_self:
         me = EvalFrame(PYTEST_PID, "%d.%d" % sys.version_info[:2])
         if me.value() != 0:
-            problems.append("pytest itself (PID %d): eval_frame is %s" % (PYTEST_PID, me.describe(me.value())))
-    assert not problems, "after %s:\n  %s" % (why, "\n  ".join(problems))
+            problems.append("pytest itself (PID %d): eval_frame is %s" % (
+                PYTEST_PID, me.describe(me.value())))
+    assert not problems, "after %s:\n  %s%s" % (why, "\n  ".join(problems), foreign_profilers())
+
+
+def foreign_profilers():
+    """For failure messages: pybpf-prof processes that are not this test's
+    (another --all-python run traces this fleet too)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            comm = Path("/proc/%s/comm" % pid).read_text().strip()
+            args = " ".join(read_cmdline(int(pid)))
+            ppid = int(Path("/proc/%s/stat" % pid).read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if comm == "pybpf-prof" and ppid != PYTEST_PID:
+            found.append("PID %s: %s" % (pid, args))
+    return "\nother pybpf-prof processes running:\n  " + "\n  ".join(found) if found else ""
 
 
 # ---------------------------------------------------------------- checks of the report
@@ -626,12 +676,14 @@ def check_sections(report, fleet, excluded):
             continue
         want_ns = m.ns_pid if m.ns_pid != m.pid else None
         if sec.ns_pid != want_ns:
-            problems.append("%s: section says PID %s in its namespace, expected %s" % (m, sec.ns_pid, want_ns))
+            problems.append("%s: section says PID %s in its namespace, expected %s" % (
+                m, sec.ns_pid, want_ns))
         if not shown_as(sec.command, m.argv):
             problems.append("%s: command shown as %r, its command line is %r" % (m, sec.command, m.argv))
         c = sec.cover
         if not 0 <= c.start <= c.end <= report.seconds:
-            problems.append("%s: traced from %.3f to %.3f s of a %.3f s run" % (m, c.start, c.end, report.seconds))
+            problems.append("%s: traced from %.3f to %.3f s of a %.3f s run" % (
+                m, c.start, c.end, report.seconds))
         if c.ended != ("exited" if m is exits else None):
             problems.append("%s: ended %r" % (m, c.ended))
         if c.forked_by != (forker.pid if m is fleet.child else None):
@@ -664,12 +716,16 @@ def check_order(report, totals):
                 a, totals[a], b, totals[b]))
 
 
-def check_member_profile(report, m, prof_host_path):
-    """The member's pstats file, read by its own interpreter, against
-    cProfile's on it; the section's table and header agree."""
+def load_profile(m, prof_host_path):
+    """The member's pstats file as its own interpreter's pstats reads it."""
     dest = m.ws.mkdir("allpy-%s" % m.name) + "/ours.prof"
     shutil.copy(prof_host_path, m.ws.host(dest))
-    ours = pstats_json(m.interp, m.ws, dest)
+    return pstats_json(m.interp, m.ws, dest)
+
+
+def check_member_profile(report, m, ours):
+    """The member's profile against cProfile's on its interpreter; the
+    section's header and totals agree with it."""
     ref = reference(m.interp, m.ws, m.workload)[0]
     sec = report.sections[m.pid]
     body = Report(sec.body)
@@ -680,12 +736,15 @@ def check_member_profile(report, m, prof_host_path):
     assert (h.group(2), h.group(4), h.group(3).startswith("shared")) == (
         m.interp.micro, m.backend, m.interp.origin == "pyenv"), "%s: %r" % (m, body.header)
     check_totals(body, ours)
+    unnamed = sorted(label for label in ours["stats"] if label.startswith("<unknown>:"))
+    assert not unnamed, "%s: %d functions are not named (their names map entries are missing): %s" % (
+        m, len(unnamed), unnamed[:5])
     gaps = undercount_gaps(m.interp) if m.backend == "evalframe" else []
     names = set().union(*(g.names for g in gaps))
     wl = m.ws.workload(m.workload)
-    compare_counts(ours, ref, wl, m.workload, False, m.interp.version, may_undercount=names)
+    # traced from its exec: the workload's import (module body, class bodies) is seen too
+    compare_counts(ours, ref, wl, m.workload, m.kind == "late", m.interp.version, may_undercount=names)
     compare_callers(ours, ref, wl, m.workload, m.interp.version, skip_names=names)
-    return ours
 
 
 def read_index(path):
@@ -710,7 +769,8 @@ def check_index(outdir, report, fleet, profiles):
         sorted(rows), sorted(report.sections))
     problems = []
     for pid, row in rows.items():
-        if os.path.basename(row["file"]) != "pid-%d.prof" % pid or not (outdir / ("pid-%d.prof" % pid)).is_file():
+        name = "pid-%d.prof" % pid
+        if os.path.basename(row["file"]) != name or not (outdir / name).is_file():
             problems.append("PID %d: file %r (expected pid-%d.prof in %s)" % (pid, row["file"], pid, outdir))
     for m in fleet.pythons() + [fleet.child]:
         row, cover = rows[m.pid], report.sections[m.pid].cover
@@ -725,20 +785,22 @@ def check_index(outdir, report, fleet, profiles):
     assert not problems, "index.tsv (got, expected):\n  " + "\n  ".join(problems)
 
 
-def check_summary(summary, initial):
+def check_summary(summary, initial, stderr):
     """'tracing N Python processes (A usdt, B evalframe), M not traced,
-    probes on F interpreter files': ours among them."""
+    probes on F interpreter files[ and P processes]': ours among them."""
     m = SUMMARY_RX.match(summary)
     assert m, "summary line %r does not match /%s/" % (summary, SUMMARY_RX.pattern)
-    n, backends, _, files = m.groups()
+    n, backends, _, files, per_process = m.groups()
     by_backend = {b: int(k) for k, b in re.findall(r"(\d+) (\w+)", backends)}
     ours = collections.Counter(mm.backend for mm in initial)
     assert int(n) >= len(initial) and sum(by_backend.values()) == int(n) and all(
-        by_backend.get(b, 0) >= k for b, k in ours.items()), "summary %r; ours: %s" % (summary, dict(ours))
+        by_backend.get(b, 0) >= k for b, k in ours.items()), "summary %r; ours: %s\n%s%s" % (
+            summary, dict(ours), stderr, foreign_profilers())
     if files is not None:
         distinct = {runtime_image(mm.pid) for mm in initial}
-        assert int(files) >= len(distinct), "summary %r; ours run %d interpreter files: %s" % (
-            summary, len(distinct), sorted(distinct))
+        # a file mapped by a process left out has its probes per process instead
+        assert int(files) + int(per_process or 0) >= len(distinct), (
+            "summary %r; ours run %d interpreter files: %s" % (summary, len(distinct), sorted(distinct)))
 
 
 # ---------------------------------------------------------------- the tests
@@ -776,6 +838,11 @@ ENDINGS = ("SIGINT", "duration", "SIGKILL")
 
 @pytest.mark.parametrize("ending", ENDINGS)
 def test_all_python(prof, fleet_of, tmp_path, ending):
+    """The whole fleet under pybpf-prof --all-python, ended by `ending`:
+    the talk on stderr, one section per Python process of ours with its
+    PIDs, command and time covered, the files (-o DIR with index.tsv, or
+    -o with {pid}), each process's counts equal to cProfile's, and nothing
+    left behind; every target runs on as if never traced."""
     fleet = fleet_of(FLEET)
     fleet.start()
     check_targets_clean(fleet, "starting")
@@ -791,7 +858,7 @@ def test_all_python(prof, fleet_of, tmp_path, ending):
     fleet.tracer = fleet.procs([prof, "--all-python", *opts], stdin=False)
     summary = fleet.wait_line(fleet.tracer, "stderr", r"pybpf-prof: tracing \d+ Python process",
                               "pybpf-prof's summary line")
-    check_summary(summary, initial)
+    check_summary(summary, initial, fleet.tracer.text("stderr"))
     check_targets_live(fleet)
     held = Held(fleet.tracer.pid, expect_guardian=True)
     fleet.window()
@@ -804,29 +871,34 @@ def test_all_python(prof, fleet_of, tmp_path, ending):
     assert res.returncode == (-signal.SIGKILL if ending == "SIGKILL" else 0), res.describe()
     held.check_gone(ending)
     check_targets_clean(fleet, ending, include_self=not excluded and sys.version_info >= (3, 11))
+    fleet.finish()
     if ending != "SIGKILL":
         check_stderr(res.stderr, fleet, initial)
         report = HostReport(res.stdout)
         if ending == "duration":
-            assert WINDOW - 0.01 <= report.seconds < WINDOW + 5, "a -d %d run lasted %.3f s" % (WINDOW, report.seconds)
+            assert WINDOW - 0.01 <= report.seconds < WINDOW + 5, "a -d %d run lasted %.3f s" % (
+                WINDOW, report.seconds)
         check_sections(report, fleet, excluded)
-        profiles, problems = {}, []
+        profiles = {}
         for m in fleet.pythons() + [fleet.child]:
-            path = (out / ("pid-%d.prof" % m.pid)) if excluded else Path(str(out).replace("{pid}", str(m.pid)))
-            try:
-                profiles[m.pid] = check_member_profile(report, m, path)
-            except AssertionError as exc:
-                problems.append("%s:\n%s" % (m, exc))
-        assert not problems, "profiles differ from cProfile's:\n" + "\n".join(problems)
+            path = out / ("pid-%d.prof" % m.pid) if excluded else Path(str(out).replace("{pid}", str(m.pid)))
+            profiles[m.pid] = load_profile(m, path)
         check_order(report, {pid: p["total_tt"] for pid, p in profiles.items()})
         if excluded:
-            assert out.stat().st_mode & 0o777 == 0o755, "-o DIR made with mode %o" % (out.stat().st_mode & 0o777)
+            mode = out.stat().st_mode & 0o777
+            assert mode == 0o755, "-o DIR made with mode %o, expected 755" % mode
             check_index(out, report, fleet, profiles)
         else:
             made = {int(p.name[5:-4]) for p in tmp_path.glob("prof-*.out")}
             assert made == set(report.sections), "-o prof-{pid}.out wrote files for %s, sections are %s" % (
                 sorted(made), sorted(report.sections))
-    fleet.finish()
+        problems = []
+        for m in fleet.pythons() + [fleet.child]:
+            try:
+                check_member_profile(report, m, profiles[m.pid])
+            except AssertionError as exc:
+                problems.append("%s:\n%s" % (m, exc))
+        assert not problems, "profiles differ from cProfile's:\n" + "\n".join(problems)
 
 
 def test_all_python_sample(prof, fleet_of):
@@ -835,8 +907,8 @@ def test_all_python_sample(prof, fleet_of):
     spin.py; nothing for the process that is not Python."""
     fleet = fleet_of(SAMPLE_FLEET)
     fleet.start()
-    fleet.tracer = fleet.procs([prof, "--all-python", "--sample", "-d", "2", "--exclude-pid", str(PYTEST_PID)],
-                               stdin=False)
+    fleet.tracer = fleet.procs([prof, "--all-python", "--sample", "-d", "2",
+                                "--exclude-pid", str(PYTEST_PID)], stdin=False)
     summary = fleet.wait_line(fleet.tracer, "stderr", r"pybpf-prof: sampling \d+ Python process",
                               "pybpf-prof's summary line")
     m = SAMPLING_SUMMARY_RX.match(summary)
@@ -849,8 +921,8 @@ def test_all_python_sample(prof, fleet_of):
     for m in busy:
         m.proc.write("stop\n")
         done = m.proc.wait(what=m.name)
-        assert (done.returncode, done.stdout, done.stderr) == (0, "ready\nspin stopped\nround 0 done\n", ""), (
-            done.describe())
+        want = (0, "ready\nspin stopped\nround 0 done\n", "")
+        assert (done.returncode, done.stdout, done.stderr) == want, done.describe()
     assert res.returncode == 0, res.describe()
     check_stderr(res.stderr, fleet, fleet.pythons(), sampling=True)
     report = HostReport(res.stdout, sampling=True)
@@ -879,7 +951,75 @@ def test_all_python_sample(prof, fleet_of):
             m.proc.write("go\n")
             done = m.proc.wait(what=m.name)
             want = m.untraced()
-            assert (done.returncode, done.stdout, done.stderr) == (want.returncode, want.stdout, ""), done.describe()
+            assert (done.returncode, done.stdout, done.stderr) == (want.returncode, want.stdout, ""), (
+                done.describe())
+
+
+LEFT_OUT_FLEET = (
+    ("kept", "host-py3.11", "recursion", "stay"),
+    ("kept-3.9", "py3.9", "recursion", "stay"),
+    ("unmatched", "host-py3.11", "methods", "stay"),
+    ("excluded", "pyenv-py3.12", "recursion", "stay"),
+    ("late-unmatched", "py3.9", "methods", "late"),
+)
+
+
+def check_untouched(m, when):
+    """No hook (3.11+), no raised USDT semaphore (usdt interpreters)."""
+    if m.hook and m.hook.value() != 0:
+        pytest.fail("%s, left out, has eval_frame %s %s%s" % (
+            m, m.hook.describe(m.hook.value()), when, foreign_profilers()))
+    if m.backend == "usdt":
+        sems = semaphore_values(m.interp, m.pid)
+        assert sems == {p: 0 for p in PROBES}, "%s, left out, has USDT semaphores %s %s%s" % (
+            m, sems, when, foreign_profilers())
+
+
+def test_left_out_untouched(prof, fleet_of, tmp_path):
+    """--match and --exclude-pid: a 3.11 whose command line does not match,
+    a 3.12 excluded by PID, and a 3.9 (USDT) that does not match and
+    starts during the run, on the interpreter file of a 3.9 that is traced,
+    are left as they are (no hook, no raised semaphore, no section, not
+    listed as not traced), while the ones kept are traced exactly."""
+    fleet = fleet_of(LEFT_OUT_FLEET)
+    fleet.start()
+    kept, kept39, unmatched, excluded, late = fleet.members
+    fleet.tracer = fleet.procs([prof, "--all-python", "--match", r"workloads/recursion\.py( |$)",
+                                "--exclude-pid", "%d,%d" % (PYTEST_PID, excluded.pid),
+                                "-o", str(tmp_path / "p-{pid}.prof")], stdin=False)
+    fleet.wait_line(fleet.tracer, "stderr", r"pybpf-prof: tracing \d+ Python process",
+                    "pybpf-prof's summary line")
+    fleet.live_hook(kept)
+    assert all(v >= 1 for v in semaphore_values(kept39.interp, kept39.pid).values()), (
+        "%s: USDT semaphores not raised while traced" % kept39)
+    for m in (unmatched, excluded):
+        check_untouched(m, "while pybpf-prof runs")
+    held = Held(fleet.tracer.pid, expect_guardian=True)
+    late.proc.write("exec\n")
+    fleet.wait_line(late.proc, "stdout", r"ready$", "the late 3.9's 'ready'")
+    fleet.found(late)
+    # the kernel raises the semaphores of a probe on the file when the file is mapped
+    check_untouched(late, "once started while pybpf-prof runs")
+    for m in fleet.members:
+        m.proc.write("go\n")
+    for m in fleet.members:
+        fleet.wait_line(m.proc, "stdout", r"round 0 done$", "%s's round 0" % m.name)
+    fleet.tracer.send_signal(signal.SIGINT)
+    res = fleet.tracer.wait(what="pybpf-prof after SIGINT")
+    assert res.returncode == 0, res.describe()
+    held.check_gone("SIGINT")
+    check_targets_clean(fleet, "SIGINT")
+    fleet.finish()
+    report = HostReport(res.stdout)
+    for m in (unmatched, excluded, late):
+        assert m.pid not in report.sections and m.pid not in report.refusals, (
+            "%s, left out, is in the report:\n%s" % (m, res.stdout[:3000]))
+        assert not re.search(r"PID %d\b" % m.pid, res.stderr), "%s, left out, is named on stderr:\n%s" % (
+            m, res.stderr)
+        assert not (tmp_path / ("p-%d.prof" % m.pid)).exists(), "a file written for %s, left out" % m
+    for m in (kept, kept39):
+        assert m.pid in report.sections, "no section for %s:\n%s" % (m, res.stdout[:3000])
+        check_member_profile(report, m, load_profile(m, tmp_path / ("p-%d.prof" % m.pid)))
 
 
 # ---------------------------------------------------------------- bad input
