@@ -64,6 +64,21 @@ struct allpy {
 	struct progress progress;
 };
 
+/* v with room for one more element (n used of *cap): v itself, a larger
+ * copy, or NULL (v untouched) on ENOMEM. */
+static void *grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+	size_t new_cap = *cap ? 2 * *cap : 16;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	nv = realloc(v, new_cap * elem);
+	if (nv)
+		*cap = new_cap;
+	return nv;
+}
+
 static double now_s(const struct allpy *a)
 {
 	struct timespec now;
@@ -112,19 +127,15 @@ static void refuse(struct allpy *a, pid_t pid, const char *cmd, const char *why)
 {
 	char *shown = host_command_for_print(cmd, CMD_SHOWN), reason[4 * 512];
 	struct host_refusal *r;
+	void *v;
 
 	pybpf_warn("not %s PID %d (%s): %s", a->ops->verb, pid, shown ? shown : "?",
 		   escape_for_print(why, reason, sizeof(reason)));
 	free(shown);
-	if (a->nrefused == a->refused_cap) {
-		size_t cap = a->refused_cap ? 2 * a->refused_cap : 16;
-		struct host_refusal *v = realloc(a->refused, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		a->refused = v;
-		a->refused_cap = cap;
-	}
+	v = grow(a->refused, &a->refused_cap, a->nrefused, sizeof(*a->refused));
+	if (!v)
+		return;
+	a->refused = v;
 	r = &a->refused[a->nrefused++];
 	r->pid = pid;
 	snprintf(r->cmdline, sizeof(r->cmdline), "%s", cmd);
@@ -133,19 +144,12 @@ static void refuse(struct allpy *a, pid_t pid, const char *cmd, const char *why)
 
 static struct host_member *new_member(struct allpy *a)
 {
-	struct host_member *m;
+	void *v = grow(a->ms, &a->ms_cap, a->nms, sizeof(*a->ms));
 
-	if (a->nms == a->ms_cap) {
-		size_t cap = a->ms_cap ? 2 * a->ms_cap : 32;
-		struct host_member **v = realloc(a->ms, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		a->ms = v;
-		a->ms_cap = cap;
-	}
-	m = calloc(1, sizeof(*m));
-	return m;
+	if (!v)
+		return NULL;
+	a->ms = v;
+	return calloc(1, sizeof(struct host_member));
 }
 
 /* Takes m into the run (new_member made room for it). */
@@ -193,21 +197,17 @@ static void leave_out(struct allpy *a, pid_t pid)
 	struct python_target t;
 	struct pybpf_err err;
 	struct stat st;
+	void *v;
 
 	if (python_target__inspect(pid, &t, &err) || stat(t.open_path, &st))
 		return;
 	for (size_t i = 0; i < a->nleft; i++)
 		if (same_file(&a->left[i], &st))
 			return;
-	if (a->nleft == a->left_cap) {
-		size_t cap = a->left_cap ? 2 * a->left_cap : 8;
-		struct left_out *v = realloc(a->left, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		a->left = v;
-		a->left_cap = cap;
-	}
+	v = grow(a->left, &a->left_cap, a->nleft, sizeof(*a->left));
+	if (!v)
+		return;
+	a->left = v;
 	a->left[a->nleft++] = (struct left_out){ st.st_dev, st.st_ino };
 }
 
@@ -312,18 +312,15 @@ static void end_member(struct allpy *a, struct host_member *m, double when,
 
 static void add_pending(struct allpy *a, pid_t pid, double since)
 {
+	void *v;
+
 	for (size_t i = 0; i < a->npending; i++)
 		if (a->pending[i].pid == pid)
 			return;
-	if (a->npending == a->pending_cap) {
-		size_t cap = a->pending_cap ? 2 * a->pending_cap : 16;
-		struct pending *v = realloc(a->pending, cap * sizeof(*v));
-
-		if (!v)
-			return;
-		a->pending = v;
-		a->pending_cap = cap;
-	}
+	v = grow(a->pending, &a->pending_cap, a->npending, sizeof(*a->pending));
+	if (!v)
+		return;
+	a->pending = v;
 	a->pending[a->npending++] = (struct pending){ .pid = pid, .since = since };
 }
 

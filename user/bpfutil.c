@@ -78,3 +78,33 @@ struct pybpf_span span_of(__u32 a, __u32 b, __u32 c, __u32 d)
 	}
 	return sp;
 }
+
+/* Bytes a map may hold at most: entries times key and value (one value
+ * per CPU for per-CPU maps); a ring buffer's size. */
+static uint64_t map_bytes(const struct bpf_map *m, size_t ncpus)
+{
+	uint64_t per = (uint64_t)bpf_map__key_size(m) + bpf_map__value_size(m);
+
+	switch (bpf_map__type(m)) {
+	case BPF_MAP_TYPE_RINGBUF:
+		return bpf_map__max_entries(m);
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		per = bpf_map__key_size(m) + (uint64_t)bpf_map__value_size(m) * ncpus;
+		break;
+	default:
+		break;
+	}
+	return per * bpf_map__max_entries(m);
+}
+
+uint64_t bpfutil_map_bytes(const struct bpf_object *obj, size_t ncpus)
+{
+	const struct bpf_map *m;
+	uint64_t total = 0;
+
+	bpf_object__for_each_map(m, obj)
+		total += map_bytes(m, ncpus);
+	return total;
+}

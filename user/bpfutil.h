@@ -20,6 +20,10 @@ struct bpf_map;
 /* Adds up, for each key 0..n-1 of a per-CPU array of u64 counters, its
  * ncpus values into sum[key]; keys that cannot be read add nothing. */
 void bpfutil_sum_percpu(struct bpf_map *map, size_t ncpus, uint64_t *sum, __u32 n);
+struct bpf_object;
+/* The most kernel memory obj's maps can hold (their full size, whether
+ * preallocated or allocated as they fill). */
+uint64_t bpfutil_map_bytes(const struct bpf_object *obj, size_t ncpus);
 /* " (hint: ...)" for an errno whose cause is known, else "". */
 const char *bpf_hint_for(int err);
 /* The smallest span covering the given field offsets (PYBPF_NO_OFFSET: none). */

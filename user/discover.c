@@ -33,21 +33,16 @@ int discover_each_pid(int (*fn)(void *ctx, pid_t pid), void *ctx)
 	return ret;
 }
 
+static bool names_libpython(const char *line, void *ctx)
+{
+	(void)ctx;
+	return strstr(line, "/libpython3.") != NULL;
+}
+
 /* A libpython among pid's mappings (an embedding program, a shared build). */
 static bool maps_libpython(pid_t pid)
 {
-	char path[64], line[4096 + 128];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/libpython3.") != NULL;
-	fclose(f);
-	return found;
+	return proc_maps_any(pid, names_libpython, NULL);
 }
 
 static struct exe_seen *seen_find(struct discovery *d, const struct stat *st)

@@ -216,19 +216,16 @@ static void sample_summary(void *ep, struct host_member **ms, size_t n, size_t r
 	struct sample_engine *e = ep;
 
 	(void)ms;
-	snprintf(buf, len, "sampling %zu Python processes in %s mode at %u Hz, %zu not sampled", n,
-		 sample_mode_name(e->o->mode), e->hz, refused);
+	snprintf(buf, len, "sampling %zu Python processes in %s mode at %u Hz, %zu not sampled, "
+			   "BPF maps up to %.0f MiB", n, sample_mode_name(e->o->mode), e->hz, refused,
+		 (double)sampler__map_bytes(e->sm) / (1 << 20));
 }
 
 static void fill_header(const struct sample_engine *e, struct host_member *m)
 {
 	struct sample_profile *p = &((struct sampled *)m->priv)->prof;
 
-	p->pid = m->info.pid;
-	snprintf(p->comm, sizeof(p->comm), "%s", m->t.comm);
-	snprintf(p->python_version, sizeof(p->python_version), "%s", m->t.version);
-	snprintf(p->binary, sizeof(p->binary), "%s", m->t.binary);
-	snprintf(p->build, sizeof(p->build), "%s", m->t.shared ? "shared" : "static");
+	sample_profile_set_target(p, &m->t);
 	p->mode = e->o->mode;
 	p->hz = e->hz;
 	p->wall_seconds = m->info.to_s - m->info.from_s;

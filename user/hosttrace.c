@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "evalhook.h"
+#include "freeze.h"
 #include "hostengine.h"
 #include "hostfiles.h"
 #include "hostreport.h"
@@ -122,8 +123,13 @@ static int trace_start(void *ep, struct host_member *m, bool just_exec, bool sha
 		err_set(err, "cannot trace it: %s", strerror(ENOMEM));
 		return -1;
 	}
-	p->shared_probes = shared_probes;
-	if (backend_choose(&m->t, e->o->backend, false, &p->backend, err) || attach(e, m, err))
+	if (backend_choose(&m->t, e->o->backend, false, &p->backend, err))
+		goto fail;
+	/* A uretprobe on a file makes return instances in every process that maps
+	 * it, traced or not, and its removal waits while any of them keeps
+	 * calling (freeze.h): the eval-frame probes are each process's own. */
+	p->shared_probes = shared_probes && p->backend == PYBPF_BACKEND_USDT;
+	if (attach(e, m, err))
 		goto fail;
 	backend_known_gap(&m->t, p->backend, p->known_gap, sizeof(p->known_gap));
 	if (!backend_needs_hook(&m->t, p->backend))
@@ -224,8 +230,9 @@ static void trace_summary(void *ep, struct host_member **ms, size_t n, size_t re
 	for (size_t i = 0; i < n; i++)
 		usdt += ((struct traced *)ms[i]->priv)->backend == PYBPF_BACKEND_USDT;
 	snprintf(buf, len, "tracing %zu Python processes (%zu usdt, %zu evalframe), %zu not "
-			   "traced, probes on %zu interpreter files and %zu processes", n, usdt,
-		 n - usdt, refused, tracer__probed_files(e->tr), e->own_probes);
+			   "traced, probes on %zu interpreter files and %zu processes, BPF maps up "
+			   "to %.0f MiB", n, usdt, n - usdt, refused, tracer__probed_files(e->tr),
+		 e->own_probes, (double)tracer__map_bytes(e->tr) / (1 << 20));
 }
 
 static struct pybpf_profile *profile_of(void *ctx, int pid)
@@ -266,6 +273,21 @@ static void fill_profile(struct host_member *m)
 	m->info.exact = pr;
 }
 
+/* The probes go while the processes with return probes are held still. */
+static void detach_still(struct trace_engine *e, struct host_member **ms, size_t n)
+{
+	struct freeze f = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct traced *p = ms[i]->priv;
+
+		if (!ms[i]->ended && p->backend == PYBPF_BACKEND_EVALFRAME)
+			freeze_process(&f, ms[i]->info.pid);
+	}
+	tracer__detach(e->tr);
+	freeze_release(&f);
+}
+
 /* Counting stops at once, the calls still open close now (as cProfile's
  * disable() does), the probes go, then the hooks; then the maps are read. */
 static int trace_finish(void *ep, struct host_member **ms, size_t n)
@@ -278,7 +300,7 @@ static int trace_finish(void *ep, struct host_member **ms, size_t n)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	tracer__stop(e->tr, 0, (unsigned long long)now.tv_sec * NSEC_PER_SEC +
 				       (unsigned long long)now.tv_nsec);
-	tracer__detach(e->tr);
+	detach_still(e, ms, n);
 	for (size_t i = 0; i < n; i++)
 		restore_hook(ms[i]);
 	e->ms = ms;

@@ -13,6 +13,7 @@
 #include "allpython.h"
 #include "backend.h"
 #include "evalhook.h"
+#include "freeze.h"
 #include "launch.h"
 #include "log.h"
 #include "offsets.h"
@@ -133,10 +134,15 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 /* Undoes everything done to the target; safe to call more than once. */
 static void stop_tracing(struct session *s)
 {
+	struct freeze f = { 0 };
 	int e;
 
+	/* Return probes go while the target is held still (freeze.h). */
+	if (s->tr && s->backend == PYBPF_BACKEND_EVALFRAME && !s->launch)
+		freeze_process(&f, s->t.pid);
 	if (s->tr)
 		tracer__detach(s->tr);
+	freeze_release(&f);
 	e = evalhook__remove(&s->hook);
 	if (e == -EBUSY)
 		pybpf_warn("PID %d's eval_frame was changed while it was traced (by the program "

@@ -2,6 +2,9 @@
 #include "sampledrain.h"
 
 #include <errno.h>
+#include <stdio.h>
+
+#include "target.h"
 
 /* The profile's frame for one sampled frame; unknown code gets a placeholder. */
 static long frame_of(struct sample_drain *d, const struct pybpf_sample_frame *f)
@@ -34,4 +37,13 @@ int sample_drain_add(void *ctx, const struct pybpf_sample_key *key,
 	return sample_profile_add(d->p, (size_t)thread, d->frames, st->depth,
 				  st->flags & PYBPF_STACK_TRUNCATED, key->kind, count->samples,
 				  count->ns);
+}
+
+void sample_profile_set_target(struct sample_profile *p, const struct python_target *t)
+{
+	p->pid = t->pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", t->comm);
+	snprintf(p->python_version, sizeof(p->python_version), "%s", t->version);
+	snprintf(p->binary, sizeof(p->binary), "%s", t->binary);
+	snprintf(p->build, sizeof(p->build), "%s", t->shared ? "shared" : "static");
 }

@@ -24,4 +24,9 @@ struct sample_drain {
 int sample_drain_add(void *ctx, const struct pybpf_sample_key *key,
 		     const struct pybpf_sample_count *count, const struct pybpf_sample_stack *st);
 
+/* The profile's header facts that come from its process: PID, names,
+ * version, interpreter file and build. */
+struct python_target;
+void sample_profile_set_target(struct sample_profile *p, const struct python_target *t);
+
 #endif

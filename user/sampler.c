@@ -389,16 +389,7 @@ void sampler__losses(struct sampler *s, struct sample_losses *out)
 
 uint64_t sampler__map_bytes(struct sampler *s)
 {
-	struct bpf_map *m;
-	uint64_t total = 0;
-
-	bpf_object__for_each_map(m, s->skel->obj) {
-		uint64_t per = (uint64_t)bpf_map__key_size(m) + bpf_map__value_size(m);
-		bool percpu = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY;
-
-		total += per * bpf_map__max_entries(m) * (percpu ? s->ncpus : 1);
-	}
-	return total;
+	return bpfutil_map_bytes(s->skel->obj, s->ncpus);
 }
 
 void sampler__close(struct sampler *s)

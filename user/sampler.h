@@ -61,7 +61,7 @@ uint64_t sampler__thread_state(struct sampler *s, uint32_t tid);
 void sampler__losses(struct sampler *s, struct sample_losses *out);
 /* Samples counted so far, all processes. */
 uint64_t sampler__samples(struct sampler *s);
-/* Bytes of kernel memory the maps hold (their full, preallocated size). */
+/* The most kernel memory the maps can hold (their full size). */
 uint64_t sampler__map_bytes(struct sampler *s);
 void sampler__close(struct sampler *s);
 

@@ -146,11 +146,7 @@ out:
 
 static void fill_header(const struct sampling *s, struct sample_profile *p)
 {
-	p->pid = s->t.pid;
-	snprintf(p->comm, sizeof(p->comm), "%s", s->t.comm);
-	snprintf(p->python_version, sizeof(p->python_version), "%s", s->t.version);
-	snprintf(p->binary, sizeof(p->binary), "%s", s->t.binary);
-	snprintf(p->build, sizeof(p->build), "%s", s->t.shared ? "shared" : "static");
+	sample_profile_set_target(p, &s->t);
 	p->mode = s->o->mode;
 	p->hz = s->hz;
 	p->wall_seconds = s->wall_seconds;

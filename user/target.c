@@ -362,12 +362,9 @@ bool python_target__is_python_exe(pid_t pid)
 	return yes;
 }
 
-/* ld.so maps a library's segments one by one, the writable data (which
- * holds _PyRuntime) last: until then its address range shows other bytes. */
-static bool maps_writable(pid_t pid, uint64_t inode)
+bool proc_maps_any(pid_t pid, bool (*match)(const char *line, void *ctx), void *ctx)
 {
 	char path[64], line[PATH_MAX + 128];
-	struct map_entry m;
 	bool found = false;
 	FILE *f;
 
@@ -376,9 +373,23 @@ static bool maps_writable(pid_t pid, uint64_t inode)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f))
-		found = map_entry__parse(line, &m) && m.inode == inode && m.perms[1] == 'w';
+		found = match(line, ctx);
 	fclose(f);
 	return found;
+}
+
+static bool writable_mapping_of(const char *line, void *ctx)
+{
+	struct map_entry m;
+
+	return map_entry__parse(line, &m) && m.inode == *(uint64_t *)ctx && m.perms[1] == 'w';
+}
+
+/* ld.so maps a library's segments one by one, the writable data (which
+ * holds _PyRuntime) last: until then its address range shows other bytes. */
+static bool maps_writable(pid_t pid, uint64_t inode)
+{
+	return proc_maps_any(pid, writable_mapping_of, &inode);
 }
 
 bool python_target__awaits_libpython(pid_t pid)

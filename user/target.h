@@ -43,6 +43,8 @@ bool map_entry__parse(const char *line, struct map_entry *out);
 /* Version from a file name such as "libpython3.9.so.1.0" or "python3.12". */
 bool python_version_from_name(const char *name, int *major, int *minor);
 
+/* True if match says yes to a line of pid's /proc/PID/maps. */
+bool proc_maps_any(pid_t pid, bool (*match)(const char *line, void *ctx), void *ctx);
 /* 0, or -1 with err set. -ESRCH-like cases are worded for the user. */
 int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err *err);
 /* True if the process maps a file that is, or will load, a CPython. */

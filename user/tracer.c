@@ -627,6 +627,11 @@ uint64_t tracer__calls(struct tracer *tr)
 	return n;
 }
 
+uint64_t tracer__map_bytes(struct tracer *tr)
+{
+	return bpfutil_map_bytes(tr->skel->obj, tr->ncpus);
+}
+
 int tracer__proc_events_map(struct tracer *tr)
 {
 	return bpf_map__fd(tr->skel->maps.proc_events);

@@ -60,6 +60,8 @@ int tracer__drain_all(struct tracer *tr, tracer_profile_fn profile_of, void *ctx
 /* Calls counted so far, all processes. */
 uint64_t tracer__calls(struct tracer *tr);
 
+/* The most kernel memory the maps can hold (their full size). */
+uint64_t tracer__map_bytes(struct tracer *tr);
 /* --all-python's process events: the ring buffer's map (procevents.h). */
 int tracer__proc_events_map(struct tracer *tr);
 /* Events the ring buffer had no room for. */

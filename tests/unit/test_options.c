@@ -47,6 +47,7 @@ static void expect_usage(char **argv, const char *piece1, const char *piece2)
 	if (piece2 && !strstr(err.msg, piece2))
 		fail_msg("argv[1] '%s': message '%s' lacks '%s'", argv[1] ? argv[1] : "(none)",
 			 err.msg, piece2);
+	options_free(&o);
 }
 
 static void expect_defaults_but_pid(const struct pybpf_options *o)
@@ -517,6 +518,58 @@ static void test_sample_bad_input(void **state)
 	expect_usage(ARGV("--sample"), "nothing to trace", NULL);
 }
 
+/* ---- --all-python ---- */
+
+static void test_all_python(void **state)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	(void)state;
+	assert_int_equal(parse(ARGV("--all-python", "-d", "30"), &o, &err), OPTIONS_RUN);
+	assert_true(o.all_python);
+	assert_int_equal(o.pid, 0);
+	assert_null(o.cmd);
+	assert_int_equal(o.nexclude, 0);
+	assert_null(o.match);
+	assert_int_equal(o.max_processes, 0);
+	options_free(&o);
+	assert_int_equal(parse(ARGV("--all-python", "--exclude-pid", "5,7", "--exclude-pid=9",
+				    "--match", "gunicorn|celery", "--max-processes", "1024",
+				    "--max-threads", "100", "--max-functions", "1000", "--sample"),
+			       &o, &err), OPTIONS_RUN);
+	assert_int_equal(o.nexclude, 3);
+	assert_int_equal(o.exclude[0], 5);
+	assert_int_equal(o.exclude[1], 7);
+	assert_int_equal(o.exclude[2], 9);
+	assert_string_equal(o.match, "gunicorn|celery");
+	assert_int_equal(o.max_processes, 1024);
+	assert_int_equal(o.max_threads, 100);
+	assert_int_equal(o.max_functions, 1000);
+	assert_true(o.sample);
+	options_free(&o);
+}
+
+static void test_all_python_bad_input(void **state)
+{
+	(void)state;
+	expect_usage(ARGV("--all-python", "-p", "1"), "--all-python", "-p");
+	expect_usage(ARGV("--all-python", "--", "python3"), "--all-python", "a command");
+	expect_usage(ARGV("--all-python", "--exclude-pid", "x"), "invalid --exclude-pid 'x'", NULL);
+	expect_usage(ARGV("--all-python", "--exclude-pid", "5,"), "invalid --exclude-pid", NULL);
+	expect_usage(ARGV("--all-python", "--exclude-pid", "5", "--exclude-pid", "0"),
+		     "invalid --exclude-pid '0'", NULL);
+	expect_usage(ARGV("--all-python", "--match", "("), "invalid --match '('", NULL);
+	expect_usage(ARGV("-p", "1", "--match", "x"), "--match needs --all-python", NULL);
+	expect_usage(ARGV("-p", "1", "--exclude-pid", "2"), "--exclude-pid needs --all-python", NULL);
+	expect_usage(ARGV("--all-python", "--max-processes", "0"), "invalid --max-processes '0'",
+		     "1 to 1024");
+	expect_usage(ARGV("--all-python", "--max-processes", "1025"), "--max-processes", NULL);
+	expect_usage(ARGV("--all-python", "--max-threads", "-1"), "--max-threads", NULL);
+	expect_usage(ARGV("--all-python", "--max-functions", "x"), "--max-functions", NULL);
+	expect_usage(ARGV("--all-python", "--hook-only"), "--hook-only", "--all-python");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +593,8 @@ int main(void)
 		cmocka_unit_test(test_parse_again),
 		cmocka_unit_test(test_sample_options),
 		cmocka_unit_test(test_sample_bad_input),
+		cmocka_unit_test(test_all_python),
+		cmocka_unit_test(test_all_python_bad_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
