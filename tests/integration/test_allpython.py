@@ -73,6 +73,7 @@ ALLPY_WORKLOADS = REPO / "tests" / "workloads" / "allpython"
 WINDOW = 15
 
 # stderr
+MAPS = r"(?:, BPF maps up to \d+ (?:[KMGT]i)?B)?"  # the bound on map memory, when said
 START_RX = re.compile(r"^pybpf-prof: tracing PID (\d+) \((.*)\): CPython (\S+), (static|shared), "
                       r"backend (usdt|evalframe)$")
 NEW_RX = re.compile(r"^pybpf-prof: tracing new PID (\d+) \((.*)\): CPython (\S+), (static|shared), "
@@ -81,10 +82,10 @@ EXITED_RX = re.compile(r"^pybpf-prof: PID (\d+) exited after (\d+\.\d{3}) s trac
 NOT_TRACING_RX = re.compile(r"^pybpf-prof: not (?:tracing|sampling) PID (\d+) \((.*)\): (.+)$")
 SUMMARY_RX = re.compile(r"^pybpf-prof: tracing (\d+) Python process(?:es)? \(([^)]*)\), (\d+) not traced"
                         r"(?:, probes on (\d+) interpreter files?(?: and (\d+) process(?:es)?)?)?"
-                        r"; (?:Ctrl-C to stop|stopping after --duration)$")
+                        r"%s; (?:Ctrl-C to stop|stopping after --duration)$" % MAPS)
 SAMPLING_START_RX = re.compile(r"^pybpf-prof: sampling PID (\d+) \((.*)\): CPython (\S+), (static|shared)")
 SAMPLING_SUMMARY_RX = re.compile(r"^pybpf-prof: sampling (\d+) Python process(?:es)? in (wall|cpu|offcpu) "
-                                 r"mode at (\d+) Hz, (\d+) not sampled; "
+                                 r"mode at (\d+) Hz, (\d+) not sampled%s; " % MAPS +
                                  r"(?:Ctrl-C to stop|stopping after --duration)$")
 PROGRESS_RX = re.compile(r"\d+ s (?:left|so far)")
 
