@@ -26,13 +26,13 @@ round, medians compared:
   all --sample     pybpf-prof --all-python --sample
 Every --all-python run excludes this script's own PID (--exclude-pid); all
 but --match trace whatever other Python processes the host runs: their
-number is shown. Probes go on each interpreter file once, except on a file
-that a process left out maps (a probe on the file would fire in it too):
-there pybpf-prof attaches per process. This script is left out, so when it
-runs on one of the targets' interpreters (make bench: /usr/bin/python3, the
-host's 3.11), that file's processes get probes of their own; so do those of
-a file another Python on the host maps under --match. The profiler table's
-last column shows how many files and processes were probed.
+number is shown. USDT probes go on each interpreter file once, except on a
+file that an excluded process maps (a probe on the file would fire in it too)
+and under --match: there pybpf-prof attaches per process, as it always does
+for the eval-frame backend. This script is excluded, so when it runs on one
+of the targets' interpreters (make bench: /usr/bin/python3, the host's 3.11),
+that file's processes get probes of their own. The profiler table's last
+column shows how many files and processes were probed.
 
 Figures: the busy processes' work time, slowdown against untraced and against
 -p, added ns per call and that cost against the floor's (as tests/bench.py

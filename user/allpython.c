@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,9 +50,10 @@ struct allpy {
 	regex_t match;
 	bool has_match;
 	bool started;       /* the summary line is out: new processes are "new" */
-	/* Probes on an interpreter file may serve every process that maps it:
-	 * none is left out by --match or --exclude-pid, now or later. */
-	bool shared_probes;
+	/* Interpreter files the --exclude-pid processes map: a probe on one
+	 * would fire in them too, so those files' processes get their own. */
+	struct stat *excluded_files;
+	size_t nexcluded_files;
 	unsigned int max_processes;
 	size_t active;      /* members not ended */
 	struct timespec t0;
@@ -166,6 +168,39 @@ static void add_member(struct allpy *a, struct host_member *m, pid_t pid, const 
 	free(shown);
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Notes the interpreter files of the --exclude-pid processes. */
+static void note_excluded_files(struct allpy *a)
+{
+	struct python_target t;
+	struct pybpf_err err;
+
+	a->excluded_files = calloc(a->o->nexclude ? a->o->nexclude : 1, sizeof(struct stat));
+	for (size_t i = 0; a->excluded_files && i < a->o->nexclude; i++)
+		if (!python_target__inspect(a->o->exclude[i], &t, &err) &&
+		    !stat(t.open_path, &a->excluded_files[a->nexcluded_files]))
+			a->nexcluded_files++;
+}
+
+/* May probes on t's interpreter file serve every process that maps it?
+ * Not with --match (a process left out may start later), nor on a file an
+ * excluded process maps. */
+static bool probes_may_be_shared(const struct allpy *a, const struct python_target *t)
+{
+	struct stat st;
+
+	if (a->has_match || stat(t->open_path, &st))
+		return false;
+	for (size_t i = 0; i < a->nexcluded_files; i++)
+		if (same_file(&a->excluded_files[i], &st))
+			return false;
+	return true;
+}
+
 /* Starts on pid, which runs a ready interpreter. 0, or -1 with err set. */
 static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char *how,
 			 struct pybpf_err *err)
@@ -183,7 +218,7 @@ static int start_process(struct allpy *a, pid_t pid, const char *cmd, const char
 		return -1;
 	}
 	if (python_target__inspect(pid, &m->t, err) || offsets_for_target(&m->t, &m->off, err) ||
-	    a->ops->start(a->engine, m, a->started, a->shared_probes, err)) {
+	    a->ops->start(a->engine, m, a->started, probes_may_be_shared(a, &m->t), err)) {
 		free(m);
 		return -1;
 	}
@@ -415,7 +450,7 @@ static int start(struct allpy *a, struct pybpf_err *err)
 		return -1;
 	}
 	a->has_match = o->match != NULL;
-	a->shared_probes = !o->match && !o->nexclude;
+	note_excluded_files(a);
 	a->engine = a->ops->open(o, err);
 	if (!a->engine)
 		return -1;
@@ -446,6 +481,7 @@ static void cleanup(struct allpy *a)
 	free(a->ms);
 	free(a->refused);
 	free(a->pending);
+	free(a->excluded_files);
 	discovery_free(&a->disc);
 	if (a->has_match)
 		regfree(&a->match);
