@@ -55,7 +55,7 @@ help:
 	@echo 'make example      deps + build + profile the bundled example workload'
 	@echo 'make test         deps + build + unit tests (plain and ASan/UBSan) + root integration tests'
 	@echo 'make check        unit tests only (no root needed)'
-	@echo 'make bench        overhead benchmarks, exact tracing then sampling with its peers (root)'
+	@echo 'make bench        overhead benchmarks: exact tracing, sampling with its peers, --all-python (root)'
 
 deps:
 	$(Q)scripts/install-deps.sh
