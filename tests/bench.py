@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import provisioned, pyenv_roots
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROF = os.environ.get("PYBPF_PROF") or os.path.join(ROOT, "pybpf-prof")
 WORKLOADS = ["callheavy.py", "realistic.py"]
@@ -79,31 +81,6 @@ def wanted(spec, section=None, interp=None, workload=None):
     if workload and "workload" in spec and workload[:-3] not in spec["workload"]:
         return False
     return True
-
-
-def provisioned():
-    env = dict(os.environ, PYBPF_SID_PYTHONS=os.environ.get("PYBPF_SID_PYTHONS", SID_VERSIONS))
-    out = subprocess.run([os.path.join(ROOT, "tests", "provision.sh"), "--print-env",
-                          "--no-provision"], capture_output=True, text=True, check=True,
-                         env=env).stdout
-    vals = {}
-    for line in out.splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            vals[k] = " ".join(shlex.split(v))
-    return vals
-
-
-def pyenv_roots():
-    roots = []
-    try:
-        r = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-        if r:
-            roots.append(r)
-    except OSError:
-        pass
-    roots.append("/root/.pyenv")
-    return [r for i, r in enumerate(roots) if r not in roots[:i]]
 
 
 def sid_interp(sid, v):
@@ -303,7 +280,7 @@ def main():
     if not os.access(PROF, os.X_OK):
         sys.exit("bench: no executable %s (make, or set PYBPF_PROF)" % PROF)
     spec = only_filter()
-    usdt, evalframe = interpreters(provisioned())
+    usdt, evalframe = interpreters(provisioned(SID_VERSIONS))
     plan = []
     for section, found in (("usdt", usdt), ("evalframe", evalframe)):
         if not wanted(spec, section=section):

@@ -70,6 +70,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import provisioned, pyenv_roots
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROF = os.environ.get("PYBPF_PROF") or os.path.join(ROOT, "pybpf-prof")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -118,30 +120,6 @@ class Interp:
                                   timeout=START_TIMEOUT).returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             return False
-
-
-def provisioned():
-    env = dict(os.environ, PYBPF_SID_PYTHONS=" ".join(SID_VERSIONS))
-    res = subprocess.run([os.path.join(ROOT, "tests", "provision.sh"), "--print-env", "--no-provision"],
-                         capture_output=True, text=True, env=env)
-    vals = {}
-    for line in res.stdout.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            vals[key] = " ".join(shlex.split(value))
-    return vals
-
-
-def pyenv_roots():
-    roots = []
-    try:
-        r = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-        if r:
-            roots.append(r)
-    except OSError:
-        pass
-    roots.append("/root/.pyenv")
-    return [r for i, r in enumerate(roots) if r not in roots[:i]]
 
 
 def interpreters(vals):
@@ -663,7 +641,7 @@ def main():
     if not os.access(PROF, os.X_OK):
         sys.exit("bench_allpython: no executable %s (make, or set PYBPF_PROF)" % PROF)
     t0 = time.monotonic()
-    interps = interpreters(provisioned())
+    interps = interpreters(provisioned(" ".join(SID_VERSIONS)))
     if not interps:
         sys.exit("bench_allpython: no interpreter runs")
     dirs, host_dirs = scratch_dirs(interps)

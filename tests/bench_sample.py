@@ -47,6 +47,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import provisioned
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROF = os.environ.get("PYBPF_PROF") or os.path.join(ROOT, "pybpf-prof")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -91,17 +93,6 @@ class Target:
 
     def host(self, name):
         return os.path.join(self.host_dir, name)
-
-
-def provisioned():
-    res = subprocess.run([os.path.join(ROOT, "tests", "provision.sh"), "--print-env", "--no-provision"],
-                         capture_output=True, text=True)
-    vals = {}
-    for line in res.stdout.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            vals[key] = " ".join(shlex.split(value))
-    return vals
 
 
 def pick_target(vals):
