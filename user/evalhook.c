@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "freeze.h"
 #include "offsets.h"
 
 #define GET_EVAL_FRAME "_PyInterpreterState_GetEvalFrameFunc"
@@ -87,11 +88,27 @@ static int mem_write_u64(int fd, uint64_t addr, uint64_t v)
 	return n < 0 ? -errno : -ESRCH;
 }
 
-/* NULL back into the field if it holds our value: 1 if written, 0 if it
- * was NULL already, -EBUSY if it holds another value, or -errno. Not atomic
- * with respect to the target, which would have to set a hook in between. */
-static int restore_if_ours(int fd, uint64_t field, uint64_t value)
+/* Writes v at addr with every thread of pid in a ptrace stop (freeze.h):
+ * a write to /proc/PID/mem is a kernel copy, not one guaranteed 8-byte
+ * store, so a thread reading the field meanwhile could see half of each
+ * value. Threads that cannot be stopped (one under a debugger) are not. */
+static int write_still(pid_t pid, int fd, uint64_t addr, uint64_t v)
 {
+	struct freeze f = { 0 };
+	int ret;
+
+	freeze_process(&f, pid);
+	ret = mem_write_u64(fd, addr, v);
+	freeze_release(&f);
+	return ret;
+}
+
+/* NULL back into the field if it holds our value: 1 if written, 0 if it
+ * was NULL already, -EBUSY if it holds another value, or -errno. Checked
+ * again with the target still, so that a hook it sets meanwhile stays. */
+static int restore_if_ours(pid_t pid, int fd, uint64_t field, uint64_t value)
+{
+	struct freeze f = { 0 };
 	uint64_t cur;
 	int ret = mem_read_u64(fd, field, &cur);
 
@@ -101,11 +118,18 @@ static int restore_if_ours(int fd, uint64_t field, uint64_t value)
 		return 0;
 	if (cur != value)
 		return -EBUSY;
-	ret = mem_write_u64(fd, field, 0);
-	return ret ? ret : 1;
+	freeze_process(&f, pid);
+	ret = mem_read_u64(fd, field, &cur);
+	if (!ret && cur != value)
+		ret = cur ? -EBUSY : 0;
+	else if (!ret && !(ret = mem_write_u64(fd, field, 0)))
+		ret = 1;
+	freeze_release(&f);
+	return ret;
 }
 
-/* ---- the guardian (a forked child: async-signal-safe calls only) ---- */
+/* ---- the guardian (a forked child of single-threaded pybpf-prof: libc is
+ * usable there, malloc included) ---- */
 
 static void close_fds(unsigned int lo, unsigned int hi, long max_fd)
 {
@@ -159,8 +183,8 @@ static void guardian_detach(int *sock, int *mem_fd, long max_fd)
 	close_fds((unsigned int)hi + 1, ~0u, max_fd);
 }
 
-static _Noreturn void guardian_main(int sock, int mem_fd, uint64_t field, uint64_t value,
-				    long max_fd)
+static _Noreturn void guardian_main(int sock, pid_t pid, int mem_fd, uint64_t field,
+				    uint64_t value, long max_fd)
 {
 	char c = MSG_READY;
 	ssize_t n;
@@ -178,7 +202,7 @@ static _Noreturn void guardian_main(int sock, int mem_fd, uint64_t field, uint64
 		if (n == 0 || (n < 0 && errno != EINTR))
 			break;
 	}
-	switch (restore_if_ours(mem_fd, field, value)) {
+	switch (restore_if_ours(pid, mem_fd, field, value)) {
 	case 1:
 		_exit(EVALHOOK_GUARD_RESTORED);
 	case 0: /* someone cleared it already */
@@ -232,7 +256,7 @@ static int guardian_start(struct evalhook *h)
 		return ret;
 	}
 	if (pid == 0)
-		guardian_main(sv[1], h->mem_fd, h->field, h->value, max_fd);
+		guardian_main(sv[1], h->pid, h->mem_fd, h->field, h->value, max_fd);
 	close(sv[1]);
 	h->guard_fd = sv[0];
 	h->guard_pid = pid;
@@ -356,7 +380,7 @@ int evalhook__install(const struct python_target *t, struct evalhook *h, struct 
 			ret == -ECHILD ? "it exited at once" : strerror(-ret));
 		goto out;
 	}
-	ret = mem_write_u64(h->mem_fd, h->field, h->value);
+	ret = write_still(h->pid, h->mem_fd, h->field, h->value);
 	if (ret) {
 		guardian_stop(h);
 		err_set(err, "cannot write to the memory of PID %d: %s", t->pid,
@@ -377,7 +401,7 @@ int evalhook__remove(struct evalhook *h)
 
 	if (!h->installed)
 		return 0;
-	ret = restore_if_ours(h->mem_fd, h->field, h->value);
+	ret = restore_if_ours(h->pid, h->mem_fd, h->field, h->value);
 	if (ret > 0 || ret == -ESRCH)
 		ret = 0; /* restored, or the target is gone: nothing to restore */
 	guardian_stop(h);
