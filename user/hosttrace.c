@@ -309,8 +309,10 @@ static int trace_finish(void *ep, struct host_member **ms, size_t n)
 		pybpf_warn("%s; printing what was read", err.msg);
 		ret = 1;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fill_profile(ms[i]);
+		report_warn_unread(ms[i]->info.exact);
+	}
 	return ret;
 }
 

@@ -197,6 +197,7 @@ static int finish(struct session *s)
 		pybpf_warn("%s; printing what was read", err.msg);
 		ret = 1;
 	}
+	report_warn_unread(&p);
 	if (report_print(stdout, &p, s->o->sort, s->o->limit, s->o->latency) || fflush(stdout)) {
 		pybpf_warn("cannot print the report: %s", strerror(errno));
 		ret = 1;

@@ -195,3 +195,10 @@ uint64_t profile_total_tt_ns(const struct pybpf_profile *p)
 		n += p->funcs[i].st.tottime_ns;
 	return n;
 }
+
+bool profile_mostly_unread(const struct pybpf_profile *p)
+{
+	uint64_t failed = p->losses.read_errors, calls = profile_total_calls(p);
+
+	return failed + calls >= 100 && failed > calls;
+}

@@ -4,6 +4,7 @@
 #ifndef PYBPF_PROFILE_H
 #define PYBPF_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,10 @@ int profile_add_caller(struct pybpf_profile *p, size_t callee, size_t caller,
  * allocating it the first time. 0 or -ENOMEM (the function's is then unchanged). */
 int profile_add_latency(struct pybpf_profile *p, size_t func,
 			const uint64_t slots[PYBPF_HIST_SLOTS]);
+
+/* Most events failed to read the target (a layout that reads garbage):
+ * more reads failed than calls were counted, out of at least 100 events. */
+bool profile_mostly_unread(const struct pybpf_profile *p);
 
 /* Sums over all entries, as pstats prints them. */
 uint64_t profile_total_calls(const struct pybpf_profile *p);

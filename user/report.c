@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "latency.h"
+#include "log.h"
 #include "strutil.h"
 
 #define HOT_MAX 3		/* functions listed per hot-spot kind */
@@ -587,4 +588,14 @@ int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort,
 	if (p->known_gap[0])
 		fprintf(out, "Known gap: %s\n\n", p->known_gap);
 	return print_hot_spots(out, p);
+}
+
+void report_warn_unread(const struct pybpf_profile *p)
+{
+	if (profile_mostly_unread(p))
+		pybpf_warn("PID %d: most events could not read the target's memory (%llu failed "
+			   "reads, %llu calls counted): its CPython %s is not laid out as expected, "
+			   "so the table is mostly empty (hint: report the interpreter's build)",
+			   p->pid, (unsigned long long)p->losses.read_errors,
+			   (unsigned long long)profile_total_calls(p), p->python_version);
 }

@@ -37,4 +37,8 @@ size_t *report_order(const struct pybpf_profile *p, enum pybpf_sort sort);
 int report_print(FILE *out, const struct pybpf_profile *p, enum pybpf_sort sort, long limit,
 		 bool latency);
 
+/* One stderr line when most of p's events failed to read the target
+ * (profile_mostly_unread), rather than a silently near-empty table. */
+void report_warn_unread(const struct pybpf_profile *p);
+
 #endif

@@ -385,6 +385,27 @@ static void test_invalid_utf8_label(void **state)
 	profile_free(&p);
 }
 
+/* More failed reads than calls, out of 100 events or more. */
+static void test_mostly_unread(void **state)
+{
+	struct pybpf_stats st = { .ncalls = 40, .pcalls = 40 };
+	struct pybpf_profile p;
+
+	(void)state;
+	profile_init(&p);
+	assert_false(profile_mostly_unread(&p)); /* nothing at all */
+	p.losses.read_errors = 100;
+	assert_true(profile_mostly_unread(&p));
+	p.losses.read_errors = 99;
+	assert_false(profile_mostly_unread(&p)); /* too few events to tell */
+	profile_add(&p, (size_t)profile_intern(&p, "a.py", 1, "f"), &st);
+	p.losses.read_errors = 61;
+	assert_true(profile_mostly_unread(&p));
+	p.losses.read_errors = 40;
+	assert_false(profile_mostly_unread(&p)); /* as many counted as failed */
+	profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_add_caller),
 		cmocka_unit_test(test_totals),
 		cmocka_unit_test(test_invalid_utf8_label),
+		cmocka_unit_test(test_mostly_unread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
