@@ -13,6 +13,7 @@
 #include "allpython.h"
 #include "backend.h"
 #include "evalhook.h"
+#include "forkguard.h"
 #include "freeze.h"
 #include "launch.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct session {
 	struct launch *launch;      /* launch mode: the child, held under ptrace */
 	char known_gap[256];        /* calls the backend cannot see here, or "" */
 	struct timespec started;
+	struct forkguard forks;     /* its forks' copies of the hook, its exec */
 };
 
 /* System-call stops to wait for, at most, until a launched interpreter exists. */
@@ -117,8 +119,14 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
-	s->tr = tracer__open(NULL, s->o->latency, false, err);
-	if (!s->tr || attach_probes(s, err) || set_hook(s, err))
+	s->tr = tracer__open(NULL, s->o->latency, true, err);
+	if (!s->tr)
+		return -1;
+	if (forkguard_open(&s->forks, s->tr, s->t.pid, &s->hook)) {
+		err_set(err, "cannot watch PID %d's forks: %s", s->t.pid, strerror(errno));
+		return -1;
+	}
+	if (attach_probes(s, err) || set_hook(s, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend %s%s); %s\n",
@@ -143,6 +151,13 @@ static void stop_tracing(struct session *s)
 	if (s->tr)
 		tracer__detach(s->tr);
 	freeze_release(&f);
+	forkguard_close(&s->forks);
+	if (s->forks.hooks_restored)
+		pybpf_warn("PID %d forked %zu process%s while traced: the copy of the eval-frame "
+			   "hook each inherited was put back to NULL (forks are not traced; "
+			   "--all-python traces them)", s->t.pid, s->forks.hooks_restored,
+			   s->forks.hooks_restored == 1 ? "" : "es");
+	s->forks.hooks_restored = 0;
 	e = evalhook__remove(&s->hook);
 	if (e == -EBUSY)
 		pybpf_warn("PID %d's eval_frame was changed while it was traced (by the program "
@@ -152,17 +167,27 @@ static void stop_tracing(struct session *s)
 		pybpf_warn("cannot restore PID %d's eval_frame: %s", s->t.pid, strerror(-e));
 }
 
-static enum stop_reason wait_for_stop(const struct session *s)
+/* Until a stop; forks are handled as they come, an exec is a stop. */
+static enum stop_reason wait_for_stop(struct session *s)
 {
 	struct runloop r;
 	enum stop_reason why = STOP_ERROR;
 	uint64_t ticks;
 
-	if (runloop_open(&r, s->t.pid, s->o->duration))
+	if (runloop_open(&r, s->t.pid, s->o->duration)) {
 		pybpf_warn("cannot watch PID %d and signals: %s", s->t.pid, strerror(errno));
-	else
-		while ((why = runloop_wait(&r, &ticks)) == STOP_NONE)
-			;
+		goto out;
+	}
+	runloop_watch(&r, forkguard_fd(&s->forks));
+	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
+		forkguard_consume(&s->forks);
+		if (s->forks.execed) {
+			pybpf_warn("PID %d exec'ed another program: stopping", s->t.pid);
+			why = STOP_TARGET_EXIT;
+			break;
+		}
+	}
+out:
 	runloop_close(&r);
 	return why;
 }
