@@ -16,6 +16,7 @@
 
 static void child_exec(char **cmd, int report_fd)
 {
+	runloop_unblock_signals(); /* blocked by pybpf-prof, not by the command */
 	int e;
 
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)

@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 	}
 	pybpf_verbose = o.verbose;
 	signal(SIGPIPE, SIG_IGN);
+	runloop_block_signals();
 	if (check_privileges(&err)) {
 		pybpf_warn("%s", err.msg);
 		options_free(&o);

@@ -17,6 +17,14 @@ static void stop_signals(sigset_t *mask)
 	sigaddset(mask, SIGTERM);
 }
 
+void runloop_block_signals(void)
+{
+	sigset_t mask;
+
+	stop_signals(&mask);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
 void runloop_unblock_signals(void)
 {
 	sigset_t mask;

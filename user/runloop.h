@@ -37,7 +37,12 @@ bool runloop_extra_ready(const struct runloop *r);
  * (*expirations: ticks elapsed, 0 if none). */
 enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations);
 void runloop_close(struct runloop *r);
-/* Once the report is out, a further Ctrl-C may end pybpf-prof. */
+/* From the start: a Ctrl-C or SIGTERM while probes are being attached waits
+ * in the queue for the run loop, which stops at once, undoing what was
+ * done, instead of ending pybpf-prof half-way. */
+void runloop_block_signals(void);
+/* Once the report is out, a further Ctrl-C may end pybpf-prof (and a
+ * launched command gets its own default mask back before its exec). */
 void runloop_unblock_signals(void);
 
 #endif
