@@ -123,11 +123,12 @@ void proc_cmdline(pid_t pid, char *out, size_t n)
 
 pid_t parse_nspid(const char *line)
 {
-	const char *p = line + 6;
+	const char *p;
 	pid_t inner = 0;
 
 	if (strncmp(line, "NSpid:", 6))
 		return -1;
+	p = line + 6;
 	/* Host PID first, the innermost namespace's last. */
 	for (;;) {
 		char *end;
