@@ -43,7 +43,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean deps test check unit unit-asan integration integration-full provision \
-	bench example help vmlinux
+	bench example help vmlinux fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -56,6 +56,8 @@ help:
 	@echo 'make test         deps + build + unit tests (plain and ASan/UBSan) + root integration tests'
 	@echo 'make check        unit tests only (no root needed)'
 	@echo 'make bench        overhead benchmarks: exact tracing, sampling with its peers, --all-python (root)'
+	@echo 'make fuzz         libFuzzer on every parser of untrusted input, FUZZ_SECONDS (60) each (clang)'
+	@echo 'make fuzz-build   build the fuzzing harnesses into $(OUTPUT)/fuzz/ only'
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -114,6 +116,43 @@ unit-asan: $(UNIT_ASAN_BINS)
 	$(Q)set -e; for t in $^; do echo "== $$t (ASan/UBSan)"; $$t; done
 
 check: unit unit-asan
+
+# Fuzzing: one libFuzzer harness per parser of untrusted input (tests/fuzz/fuzz_<name>.c),
+# linked with every module but main built for coverage and ASan/UBSan, run for FUZZ_SECONDS
+# on a copy of tests/fuzz/corpus/<name>/. Any crash, leak, timeout or report fails the target.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE \
+	$(WARN) -Iinclude -Iuser -I$(OUTPUT)
+
+$(FUZZ_DIR)/obj:
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/obj/%.o: user/%.c $(wildcard user/*.h) $(wildcard include/*.h) $(SKELS) | $(FUZZ_DIR)/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) $(LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# -close_fd_mask=3: the option parser prints usage; libFuzzer keeps its own stderr for reports.
+fuzz: fuzz-build
+	$(Q)set -e; for n in $(FUZZ_NAMES); do \
+		rm -rf $(FUZZ_DIR)/corpus/$$n; mkdir -p $(FUZZ_DIR)/corpus/$$n $(FUZZ_DIR)/artifacts; \
+		cp tests/fuzz/corpus/$$n/* $(FUZZ_DIR)/corpus/$$n/; \
+		echo "== fuzz_$$n ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_DIR)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-max_len=65536 -close_fd_mask=3 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$n- $(FUZZ_DIR)/corpus/$$n \
+			>$(FUZZ_DIR)/$$n.log 2>&1 || { tail -n 80 $(FUZZ_DIR)/$$n.log; exit 1; }; \
+		grep -E '^(Done|stat::)' $(FUZZ_DIR)/$$n.log; \
+	done
 
 # Test interpreters: bullseye python3.9, and a sid chroot with 3.13, 3.14 and 3.15
 # (3.9 and 3.15 have working probes; pyenv's and the host's come with the machine).

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,32 @@ void proc_cmdline(pid_t pid, char *out, size_t n)
 	out[got] = '\0';
 }
 
+pid_t parse_nspid(const char *line)
+{
+	const char *p;
+	pid_t inner = 0;
+
+	if (strncmp(line, "NSpid:", 6))
+		return -1;
+	p = line + 6;
+	/* Host PID first, the innermost namespace's last. */
+	for (;;) {
+		char *end;
+		long v;
+
+		p += strspn(p, " \t\n");
+		if (!*p)
+			break;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p)
+			return 0;
+		inner = errno || v <= 0 || v > INT_MAX ? 0 : (pid_t)v;
+		p = end;
+	}
+	return inner;
+}
+
 pid_t proc_ns_pid(pid_t pid)
 {
 	char path[64], line[256];
@@ -131,12 +158,10 @@ pid_t proc_ns_pid(pid_t pid)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		/* Host PID first, the innermost namespace's last. */
-		for (char *tok = strtok(line + 6, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
-			inner = (pid_t)strtol(tok, NULL, 10);
-		break;
+		inner = parse_nspid(line);
+		if (inner >= 0)
+			break;
+		inner = 0;
 	}
 	fclose(f);
 	return inner == pid ? 0 : inner;

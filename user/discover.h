@@ -35,5 +35,8 @@ void discovery_free(struct discovery *d);
 void proc_cmdline(pid_t pid, char *out, size_t n);
 /* pid's PID in its own PID namespace, or 0 when it is the same or unknown. */
 pid_t proc_ns_pid(pid_t pid);
+/* The innermost PID of a /proc/PID/status line "NSpid:\t<host>...\t<inner>": 0 if it
+ * gives none that is valid, -1 if the line is not an NSpid line. */
+pid_t parse_nspid(const char *line);
 
 #endif

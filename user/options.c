@@ -230,6 +230,96 @@ static enum options_result parse_limit(const char *arg, const char *name, long m
 	return OPTIONS_RUN;
 }
 
+#define MATCH_MAX_LEN 256
+#define MATCH_MAX_COUNT 32
+
+/* The end of the bracket expression starting at p ('['), or NULL if unterminated. */
+static const char *bracket_end(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p && *p != ']'; p++) {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *close = strchr(p + 2, p[1]);
+
+			while (close && close[1] != ']')
+				close = strchr(close + 1, p[1]);
+			if (!close)
+				return NULL;
+			p = close + 1;
+		}
+	}
+	return *p ? p : NULL;
+}
+
+/* The '}' of the interval "{m}", "{m,}", "{m,n}" or "{,n}" at p, or NULL if p starts none
+ * (then '{' is an ordinary character, or an error regcomp reports). */
+static const char *interval_end(const char *p)
+{
+	size_t digits = strspn(p + 1, "0123456789"), more = 0;
+
+	p += 1 + digits;
+	if (*p == ',') {
+		more = strspn(p + 1, "0123456789");
+		p += 1 + more;
+	}
+	return *p == '}' && digits + more ? p : NULL;
+}
+
+/* The largest count of the interval at p, saturated. */
+static unsigned long interval_max(const char *p)
+{
+	char *end;
+	unsigned long m = strtoul(p + 1, &end, 10), n = 0;
+
+	if (*end == ',')
+		n = strtoul(end + 1, NULL, 10);
+	return m > n ? m : n;
+}
+
+/* glibc's regcomp copies the tree under each '+' and {m,n}, and its closure computations
+ * blow up when repetitions nest: "a++++++++++" or "(a*|b*){4}+" take seconds to minutes.
+ * So: no repetition of a repetition, directly or through a group, and counts up to 32. */
+static bool match_too_costly(const char *re)
+{
+	bool group_repeats[MATCH_MAX_LEN + 1] = { false }; /* per open group: has a repetition */
+	bool prev_repeats = false; /* the atom just before is a repetition or such a group */
+	size_t depth = 0;
+
+	if (strlen(re) > MATCH_MAX_LEN)
+		return true;
+	for (const char *p = re; *p; p++) {
+		const char *close = *p == '{' ? interval_end(p) : NULL;
+
+		if (*p == '*' || *p == '+' || *p == '?' || close) {
+			if (prev_repeats || (close && interval_max(p) > MATCH_MAX_COUNT))
+				return true;
+			if (close)
+				p = close;
+			group_repeats[depth] = true;
+			prev_repeats = true;
+			continue;
+		}
+		prev_repeats = false;
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			p = bracket_end(p);
+			if (!p)
+				return false; /* regcomp refuses it */
+		} else if (*p == '(') {
+			group_repeats[++depth] = false;
+		} else if (*p == ')' && depth) {
+			prev_repeats = group_repeats[depth--];
+			group_repeats[depth] |= prev_repeats;
+		}
+	}
+	return false;
+}
+
 static enum options_result apply_host(int c, const char *arg, struct pybpf_options *o,
 				      struct pybpf_err *err)
 {
@@ -243,6 +333,12 @@ static enum options_result apply_host(int c, const char *arg, struct pybpf_optio
 	case OPT_EXCLUDE_PID:
 		return parse_exclude(arg, o, err);
 	case OPT_MATCH:
+		if (match_too_costly(arg)) {
+			err_set(err, "invalid --match: over %d bytes, a repetition of a repetition "
+				"or a count over %d (too slow to compile)", MATCH_MAX_LEN,
+				MATCH_MAX_COUNT);
+			return OPTIONS_USAGE;
+		}
 		e = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB);
 		if (e) {
 			char why[256];

@@ -570,6 +570,41 @@ static void test_all_python_bad_input(void **state)
 	expect_usage(ARGV("--all-python", "--hook-only"), "--hook-only", "--all-python");
 }
 
+static void expect_run(char **argv)
+{
+	struct pybpf_options o;
+	struct pybpf_err err;
+
+	assert_int_equal(parse(argv, &o, &err), OPTIONS_RUN);
+	options_free(&o);
+}
+
+/* Fuzzing found glibc's regcomp taking seconds to minutes on repeated repetitions
+ * (stacked, or through a group): refused before it is called. */
+static void test_match_too_costly(void **state)
+{
+	static const char *const slow[] = {
+		"gunicorn|celer++++++++++++++++++++++++++++++++++++++++++++++++++++++-exd&e-pid=4,7",
+		"2*++++++++++", "22222+++\xff\xff\xff++--l-p9", "a**", "a{2}+", "(a*|b*|c*)+",
+		"(a*|b*){4}+", "((a{2}){2}){2}", "x(y(z+))*", "a{1,5000}", "a{33}", "a{,40}",
+	};
+	static const char *const fine[] = {
+		"gunicorn|celery", "python3\\.[0-9]{1,2}|uwsgi+|celery+", "(gunicorn|celery)+",
+		"a\\++\\++\\++", "[+*]+x{32}", "[[:alpha:]]+[]+]*", "(a)(b*)(c)+",
+	};
+	char long_re[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++)
+		expect_usage(ARGV("--all-python", "--match", (char *)slow[i]), "invalid --match",
+			     "too slow");
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		expect_run(ARGV("--all-python", "--match", (char *)fine[i]));
+	memset(long_re, 'a', sizeof(long_re) - 1);
+	long_re[sizeof(long_re) - 1] = '\0';
+	expect_usage(ARGV("--all-python", "--match", long_re), "invalid --match", "256 bytes");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_sample_bad_input),
 		cmocka_unit_test(test_all_python),
 		cmocka_unit_test(test_all_python_bad_input),
+		cmocka_unit_test(test_match_too_costly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
