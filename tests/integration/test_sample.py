@@ -438,7 +438,10 @@ def test_chain_lines(prof, interp, ws):
     assert hot.own >= 0.85 * r.report.recorded and call.cum >= hot.own, (
         "hot line %d own samples, a's call site %d cumulative, of %d:\n%s" % (
             hot.own, call.cum, r.report.recorded, r.report.text[:3000]))
-    assert abs(hot.tot_pct - 100.0 * hot.own / r.report.recorded) <= 0.1, hot
+    # tot% is a share of time: the few off-CPU samples weigh the time since
+    # the previous tick, not 1/Hz, so it may stray a little from the share of
+    # samples (0.25 points seen on a loaded machine).
+    assert abs(hot.tot_pct - 100.0 * hot.own / r.report.recorded) <= 0.5, hot
     assert abs(hot.tottime - hot.own / int(HZ)) <= 0.001 + 0.01 * hot.tottime, (
         "tottime is not own samples / Hz: %r" % (hot,))
     assert all(row.own <= row.cum for row in r.report.rows), r.report.text[:3000]
