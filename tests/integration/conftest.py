@@ -293,9 +293,16 @@ def _require_root(request):
 
 @pytest.fixture
 def interp(request):
-    spec = next(s for s in ALL_SPECS + INTERP_SPECS if s.id == request.param)
+    return interp_checked(request.param)
+
+
+def interp_checked(ident, skip_prefix=""):
+    """The Interp of that id, its full version checked once per session;
+    skips (the reason after skip_prefix) when it is absent, fails when it
+    does not run."""
+    spec = next(s for s in ALL_SPECS + INTERP_SPECS if s.id == ident)
     if spec.why:
-        pytest.skip("%s: %s" % (spec.id, spec.why))
+        pytest.skip("%s%s: %s" % (skip_prefix, spec.id, spec.why))
     it = Interp(spec.id, spec.version, spec.python, spec.root, spec.usdt, spec.origin)
     if it.id not in _checked:
         res = run(it.cmd("-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"), timeout=60)
@@ -368,7 +375,12 @@ def _workspace_registry(tmp_path_factory):
 
 @pytest.fixture
 def ws(interp, _workspace_registry):
-    factory, made = _workspace_registry
+    return workspace_for(interp, _workspace_registry)
+
+
+def workspace_for(interp, registry):
+    """interp's Workspace, made the first time (registry: _workspace_registry)."""
+    factory, made = registry
     if interp.id not in _workspaces:
         if interp.root:
             host_dir = interp.root / CHROOT_WORK.lstrip("/") / uuid.uuid4().hex[:12]

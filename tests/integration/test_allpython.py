@@ -51,14 +51,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-import conftest
-from conftest import (ALL_SPECS, CHROOT_WORK, INTEGRATION, INTERP_SPECS, REPO, TIMEOUT, Interp,
-                      Workspace, pstats_json, reference, run)
+from conftest import (INTEGRATION, REPO, TIMEOUT, interp_checked, pstats_json, reference, run,
+                      workspace_for)
 from targetmem import EvalFrame, runtime_image
 from test_cleanup import PROBES, guardians_of, semaphore_values, wait_exit
 from test_evalframe import HEADER_RX, undercount_gaps
@@ -128,38 +126,15 @@ FORK_INPUT = "go\ngo\ngo\nexit\ngo\n"  # forker r0, child r0, child r1, child ex
 
 
 def interp_or_skip(ident):
-    """The Interp of that id, its full version checked (as conftest's interp
-    fixture does); skips the test when it is absent."""
-    spec = next(s for s in ALL_SPECS + INTERP_SPECS if s.id == ident)
-    if spec.why:
-        pytest.skip("--all-python fleet needs %s: %s" % (spec.id, spec.why))
-    it = Interp(spec.id, spec.version, spec.python, spec.root, spec.usdt, spec.origin)
-    if it.id not in conftest._checked:
-        conftest._checked[it.id] = run(it.cmd("-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"),
-                                       timeout=60)
-    res = conftest._checked[it.id]
-    micro = res.stdout.strip()
-    if res.returncode != 0 or ".".join(micro.split(".")[:2]) != spec.version:
-        pytest.fail("%s does not run as expected:\n%s" % (it.id, res.describe()))
-    it.micro = micro
-    return it
+    """The Interp of that id, checked as conftest's interp fixture does;
+    skips the test when it is absent."""
+    return interp_checked(ident, skip_prefix="--all-python fleet needs ")
 
 
 def workspace(interp, registry):
     """conftest's workspace of interp (as its ws fixture makes it), with
     fork_target.py and tests/workloads/allpython/ copied in."""
-    factory, made = registry
-    if interp.id not in conftest._workspaces:
-        if interp.root:
-            host_dir = interp.root / CHROOT_WORK.lstrip("/") / uuid.uuid4().hex[:12]
-            host_dir.mkdir(parents=True)
-            made.append(host_dir)
-            target_dir = "%s/%s" % (CHROOT_WORK, host_dir.name)
-        else:
-            host_dir = factory.mktemp(interp.id)
-            target_dir = str(host_dir)
-        conftest._workspaces[interp.id] = Workspace(interp, host_dir, target_dir)
-    ws = conftest._workspaces[interp.id]
+    ws = workspace_for(interp, registry)
     if not (ws.host_dir / "fork_target.py").exists():
         shutil.copy(INTEGRATION / "fork_target.py", ws.host_dir / "fork_target.py")
         (ws.host_dir / "workloads" / "allpython").mkdir(exist_ok=True)
