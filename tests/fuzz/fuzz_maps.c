@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_lines.h"
 #include "target.h"
 
 static void one_line(const char *line)
@@ -27,14 +28,6 @@ static void one_line(const char *line)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1), *line, *save;
-
-	if (!text)
-		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		one_line(line);
-	free(text);
+	fuzz_each_line(data, size, one_line);
 	return 0;
 }
