@@ -601,13 +601,14 @@ def write_json(res, busies, interps, idle_mix):
 
 
 def scratch_dirs(interps):
-    """{chroot or None: directory as seen inside}, with both scripts copied in."""
+    """{chroot or None: directory as seen inside}, with both scripts (and
+    callheavy.py, whose functions the busy one calls) copied in."""
     dirs, host = {}, []
     for chroot in {i.chroot for i in interps.values()}:
         base = os.path.join(chroot, "tmp") if chroot else None
         d = tempfile.mkdtemp(prefix="pybpf-bench-allpy-", dir=base)
         os.chmod(d, 0o755)
-        for s in (BUSY, IDLE):
+        for s in (BUSY, IDLE, "callheavy.py"):
             shutil.copy(os.path.join(ROOT, "tests", "bench", s), d)
         host.append(d)
         dirs[chroot] = "/tmp/" + os.path.basename(d) if chroot else d
