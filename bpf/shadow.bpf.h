@@ -23,6 +23,8 @@
 volatile bool tracing_stopped;
 /* --latency, set before loading: without it the histogram code is dead. */
 const volatile bool latency_enabled;
+/* --all-python's progress line counts calls; -p leaves the hot path alone. */
+const volatile bool calls_counted_enabled;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -178,8 +180,11 @@ static __always_inline void count_losses(__u32 what, __u64 how_many)
 static __always_inline void count_call(void)
 {
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&calls_counted, &zero);
+	__u64 *n;
 
+	if (!calls_counted_enabled)
+		return;
+	n = bpf_map_lookup_elem(&calls_counted, &zero);
 	if (n)
 		*n += 1;
 }

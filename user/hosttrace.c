@@ -52,7 +52,7 @@ static void *trace_open(const struct pybpf_options *o, struct pybpf_err *err)
 		return NULL;
 	}
 	e->o = o;
-	e->tr = tracer__open(&lim, o->latency, true, err);
+	e->tr = tracer__open(&lim, o->latency, true, true, err);
 	if (!e->tr) {
 		free(e);
 		return NULL;

@@ -119,7 +119,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
-	s->tr = tracer__open(NULL, s->o->latency, true, err);
+	s->tr = tracer__open(NULL, s->o->latency, true, false, err);
 	if (!s->tr)
 		return -1;
 	if (forkguard_open(&s->forks, s->tr, s->t.pid, &s->hook)) {

@@ -89,7 +89,7 @@ static int start_watch(struct tracer *tr, struct pybpf_err *err)
 }
 
 struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool watch,
-			    struct pybpf_err *err)
+			    bool count_calls, struct pybpf_err *err)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 
@@ -105,6 +105,7 @@ struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool 
 		goto fail;
 	}
 	tr->skel->rodata->latency_enabled = latency;
+	tr->skel->rodata->calls_counted_enabled = count_calls;
 	tr->latency = latency;
 	size_maps(tr, lim ? lim : &default_limits);
 	if (pybpf_bpf__load(tr->skel)) {

@@ -22,10 +22,11 @@ struct tracer_limits {
 
 /* Loads the BPF programs and starts the scheduler hooks. lim: NULL for the
  * defaults; latency: keep per-function histograms of call durations;
- * watch: also tell of forks, execs and exits (--all-python, see
- * tracer__open_events). NULL with err set. */
+ * watch: also tell of forks, execs and exits (the process events ring
+ * buffer); count_calls: keep tracer__calls' count (a map update per call,
+ * for --all-python's progress line). NULL with err set. */
 struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool watch,
-			    struct pybpf_err *err);
+			    bool count_calls, struct pybpf_err *err);
 /* Starts exact tracing of t over its USDT probes (or, floor_only, empty
  * programs on the same probes: the benchmark's floor). every_process: the
  * probes go on the interpreter file for every process that maps it, once
@@ -57,7 +58,7 @@ typedef struct pybpf_profile *(*tracer_profile_fn)(void *ctx, int pid);
 /* Reads everything collected, each process's into its profile. 0 or -1. */
 int tracer__drain_all(struct tracer *tr, tracer_profile_fn profile_of, void *ctx,
 		      struct pybpf_err *err);
-/* Calls counted so far, all processes. */
+/* Calls counted so far, all processes (0 unless opened with count_calls). */
 uint64_t tracer__calls(struct tracer *tr);
 
 /* The most kernel memory the maps can hold (their full size). */
