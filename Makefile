@@ -43,7 +43,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean deps test check unit unit-asan integration integration-full provision \
-	bench example help vmlinux fuzz fuzz-build
+	bench example help vmlinux fuzz fuzz-build fuzz-short
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -53,10 +53,11 @@ help:
 	@echo 'make deps         install build, test and runtime dependencies (apt-get, idempotent)'
 	@echo 'make              build ./pybpf-prof'
 	@echo 'make example      deps + build + profile the bundled example workload'
-	@echo 'make test         deps + build + unit tests (plain and ASan/UBSan) + root integration tests'
+	@echo 'make test         deps + build + unit tests (plain and ASan/UBSan) + short fuzzing + root integration tests'
 	@echo 'make check        unit tests only (no root needed)'
 	@echo 'make bench        overhead benchmarks: exact tracing, sampling with its peers, --all-python (root)'
 	@echo 'make fuzz         libFuzzer on every parser of untrusted input, FUZZ_SECONDS (60) each (clang)'
+	@echo 'make fuzz-short   the same for FUZZ_SHORT_SECONDS (10) each: the pass make test runs'
 	@echo 'make fuzz-build   build the fuzzing harnesses into $(OUTPUT)/fuzz/ only'
 
 deps:
@@ -154,6 +155,11 @@ fuzz: fuzz-build
 		grep -E '^(Done|stat::)' $(FUZZ_DIR)/$$n.log; \
 	done
 
+# The short pass of make test (and so of CI): every harness for FUZZ_SHORT_SECONDS.
+FUZZ_SHORT_SECONDS ?= 10
+fuzz-short:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
+
 # Test interpreters: bullseye python3.9, and a sid chroot with 3.13, 3.14 and 3.15
 # (3.9 and 3.15 have working probes; pyenv's and the host's come with the machine).
 provision:
@@ -163,7 +169,7 @@ integration: pybpf-prof provision
 	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all check integration
+	$(Q)$(MAKE) --no-print-directory all check fuzz-short integration
 
 # Austin (a peer of the sampling mode) is optional: without it its rows say n/a.
 bench: pybpf-prof provision

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs every build, test and runtime dependency on Debian bookworm (idempotent).
 set -eu
-PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
+PKGS="clang libclang-rt-dev llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
 systemtap-sdt-dev debootstrap python3 python3-pytest python3-jsonschema binutils libxml2-utils
 chromium"
 missing=""
