@@ -181,9 +181,8 @@ static void note_excluded_files(struct allpy *a)
 
 	a->excluded_files = calloc(a->o->nexclude ? a->o->nexclude : 1, sizeof(struct stat));
 	for (size_t i = 0; a->excluded_files && i < a->o->nexclude; i++)
-		if (!python_target__inspect(a->o->exclude[i], &t, &err) &&
-		    !stat(t.open_path, &a->excluded_files[a->nexcluded_files]))
-			a->nexcluded_files++;
+		if (!python_target__inspect(a->o->exclude[i], &t, &err))
+			mapped_file__stat(&t.file, &a->excluded_files[a->nexcluded_files++]);
 }
 
 /* May probes on t's interpreter file serve every process that maps it?
@@ -193,8 +192,9 @@ static bool probes_may_be_shared(const struct allpy *a, const struct python_targ
 {
 	struct stat st;
 
-	if (a->has_match || stat(t->open_path, &st))
+	if (a->has_match)
 		return false;
+	mapped_file__stat(&t->file, &st);
 	for (size_t i = 0; i < a->nexcluded_files; i++)
 		if (same_file(&a->excluded_files[i], &st))
 			return false;

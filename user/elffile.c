@@ -18,23 +18,28 @@ struct elf_file {
 
 struct elf_file *elf_file__open(const char *path)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? NULL : elf_file__open_fd(fd);
+}
+
+struct elf_file *elf_file__open_fd(int fd)
+{
 	struct elf_file *ef = calloc(1, sizeof(*ef));
 
-	if (!ef)
+	if (!ef) {
+		close(fd);
 		return NULL;
+	}
+	ef->fd = fd;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		goto fail_errno;
-	ef->fd = -1;
-	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ef->fd < 0)
-		goto fail;
 	ef->elf = elf_begin(ef->fd, ELF_C_READ, NULL);
 	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || gelf_getclass(ef->elf) != ELFCLASS64)
 		goto fail_errno;
 	return ef;
 fail_errno:
 	errno = ENOEXEC;
-fail:
 	elf_file__close(ef);
 	return NULL;
 }

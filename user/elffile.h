@@ -18,6 +18,9 @@ struct elf_load {
 
 /* NULL (errno set) if the file cannot be opened or is not ELF. */
 struct elf_file *elf_file__open(const char *path);
+/* The same on an open descriptor, which the elf_file owns from then on
+ * (closed here on failure too). */
+struct elf_file *elf_file__open_fd(int fd);
 void elf_file__close(struct elf_file *ef);
 
 /* Symbol value from .dynsym, else .symtab. 0 or -ENOENT. */

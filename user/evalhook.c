@@ -318,7 +318,7 @@ int evalhook__install(const struct python_target *t, struct evalhook *h, struct 
 	}
 
 	/* The field's offset and the value, from the interpreter file. */
-	ef = elf_file__open(t->open_path);
+	ef = python_target__open_elf(t);
 	if (!ef) {
 		ret = -errno;
 		err_set(err, "cannot read %s of PID %d: %s", t->binary, t->pid, strerror(-ret));

@@ -129,7 +129,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 	if (attach_probes(s, err) || set_hook(s, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	fprintf(stderr, "pybpf-prof: tracing PID %d (CPython %s, %s, backend %s%s); %s\n",
+	pybpf_warn("tracing PID %d (CPython %s, %s, backend %s%s); %s",
 		s->t.pid, s->t.version, s->t.binary, backend_name(s->backend),
 		s->o->hook_only ? ", hook only" : "",
 		s->launch ? "reporting when it exits" : "Ctrl-C to stop");

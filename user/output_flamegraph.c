@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hashindex.h"
+#include "strutil.h"
 
 #define FG_WIDTH 1200
 #define FG_XPAD 10
@@ -372,7 +373,7 @@ static void put_xml(FILE *f, const char *s, size_t max)
 			return;
 		if (c < 0x20 || c == 0x7f)
 			fprintf(f, "\\x%02x", (unsigned int)c);
-		else if (c >= 0x80 && c < 0xa0)
+		else if (is_invisible_control(c))
 			fprintf(f, "\\u%04x", (unsigned int)c);
 		else if (c == 0xfffd || c == 0xfffe || c == 0xffff)
 			fputs("\xef\xbf\xbd", f);

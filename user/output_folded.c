@@ -7,7 +7,8 @@
  * count from its last blank-separated number, and (for differential input)
  * a second count if what is left also ends in a blank and a number; lines
  * are read up to '\n'. So in every name ';' becomes ',' and each control
- * character (C0, DEL, C1: '\n' and '\r' among them) becomes '?', and the
+ * character (C0, DEL, C1: '\n' and '\r' among them) and each bidi override
+ * or isolate (is_invisible_control) and each invalid UTF-8 byte becomes '?', and the
  * stack part always ends in ')', ']' or "-TID", never in a blank and digits:
  * a line always splits into exactly the frames and the one count written. */
 #include "output.h"
@@ -31,12 +32,17 @@ static char *folded_clean(const char *s)
 	if (!out)
 		return NULL;
 	for (; *c; c++) {
+		uint32_t cp;
+		size_t len = *c >= 0x80 ? utf8_char((const char *)c, &cp) : 0;
+
 		if (*c == ';')
 			*o++ = ',';
 		else if (*c < 0x20 || *c == 0x7f)
 			*o++ = '?';
-		else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f)
-			*o++ = '?', c++; /* U+0080..U+009F, the C1 controls */
+		else if (len > 1 && is_invisible_control(cp))
+			*o++ = '?', c += len - 1; /* C1 controls, bidi overrides */
+		else if (*c >= 0x80 && !len)
+			*o++ = '?'; /* invalid UTF-8: a lone 0x9b is CSI to some terminals */
 		else
 			*o++ = (char)*c;
 	}

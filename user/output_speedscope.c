@@ -32,9 +32,15 @@ static void put_escaped(struct sink *out, const char *s)
 	char esc[8];
 
 	for (const unsigned char *c = (const unsigned char *)s; *c && !out->err; c++) {
-		if (*c == '"' || *c == '\\') {
+		uint32_t cp;
+		size_t len = *c >= 0x80 ? utf8_char((const char *)c, &cp) : 0;
+
+		if (len > 1 && is_invisible_control(cp)) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned int)cp);
+			c += len - 1; /* shown as what it is, never acted on by a viewer */
+		} else if (*c == '"' || *c == '\\') {
 			esc[0] = '\\', esc[1] = (char)*c, esc[2] = '\0';
-		} else if (*c < 0x20) {
+		} else if (*c < 0x20 || *c == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", *c);
 		} else {
 			sink_putc(out, (char)*c);

@@ -96,7 +96,7 @@ static int start(struct sampling *s, struct pybpf_err *err)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
-	fprintf(stderr, "pybpf-prof: sampling PID %d (CPython %s, %s) in %s mode at %u Hz; %s\n",
+	pybpf_warn("sampling PID %d (CPython %s, %s) in %s mode at %u Hz; %s",
 		s->t.pid, s->t.version, s->t.binary, sample_mode_name(s->o->mode), s->hz,
 		s->launch ? "reporting when it exits" : "Ctrl-C to stop");
 	if (pybpf_verbose)

@@ -59,6 +59,33 @@ char *utf8_sanitize(const char *s)
 	return out;
 }
 
+/* The code point of the valid len-byte UTF-8 sequence at s. */
+static uint32_t utf8_code_point(const unsigned char *s, size_t len)
+{
+	uint32_t cp = len == 2 ? s[0] & 0x1f : len == 3 ? s[0] & 0x0f : s[0] & 0x07;
+
+	for (size_t i = 1; i < len; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
+size_t utf8_char(const char *s, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = utf8_seq_len(u);
+
+	*cp = len > 1 ? utf8_code_point(u, len) : u[0];
+	return len;
+}
+
+bool is_invisible_control(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) ||	    /* C1 controls (CSI, NEL ...) */
+	       (cp >= 0x202a && cp <= 0x202e) ||    /* bidi embeddings and overrides */
+	       (cp >= 0x2066 && cp <= 0x2069) ||    /* bidi isolates */
+	       cp == 0x2028 || cp == 0x2029;	    /* line and paragraph separators */
+}
+
 char *escape_for_print(const char *s, char *buf, size_t n)
 {
 	size_t o = 0;
@@ -66,10 +93,19 @@ char *escape_for_print(const char *s, char *buf, size_t n)
 	if (!n)
 		return buf;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char tmp[5];
+		char tmp[8];
 		const char *piece = tmp;
 
 		size_t seq = *p >= 0x80 ? utf8_seq_len(p) : 0;
+		if (seq > 1 && is_invisible_control(utf8_code_point(p, seq))) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", utf8_code_point(p, seq));
+			if (o + 6 >= n)
+				break;
+			memcpy(buf + o, tmp, 6);
+			o += 6;
+			p += seq - 1;
+			continue;
+		}
 		if (seq > 1) { /* a whole character, never split by truncation */
 			if (o + seq >= n)
 				break;
@@ -98,7 +134,7 @@ char *escape_for_print(const char *s, char *buf, size_t n)
 	return buf;
 }
 
-/* Each byte becomes at most 4 characters ("\xHH"). */
+/* Each byte becomes at most 4 characters ("\xHH"; "\uHHHH" stands for 2 or 3). */
 char *escaped_ndup(const char *s, size_t max)
 {
 	char *raw = strndup(s, max), *buf = NULL;

@@ -62,25 +62,57 @@ static bool is_libpython(const char *path)
 	return !strncmp(base, "libpython3.", strlen("libpython3.")) && strstr(base, ".so");
 }
 
-static bool same_file(const char *path, const struct map_entry *m)
+bool maps_read_line(FILE *f, char *line, size_t n)
 {
-	struct stat st;
+	while (fgets(line, (int)n, f)) {
+		size_t len = strlen(line);
+		int c;
 
-	return !stat(path, &st) && st.st_ino == m->inode && major(st.st_dev) == m->dev_major &&
-	       minor(st.st_dev) == m->dev_minor;
+		if ((len && line[len - 1] == '\n') || feof(f))
+			return true;
+		while ((c = getc(f)) != EOF && c != '\n')
+			; /* the rest of an overlong line, which could pass for a line of its own */
+	}
+	return false;
 }
 
-/* A path from here to the mapped file: the path as shown (host view of a
- * chroot), through the process's root (containers), or its map_files link. */
-static void resolve_mapped_file(pid_t pid, const struct map_entry *m, char *out, size_t n)
+static void mapped_file_of(const struct map_entry *m, struct mapped_file *f)
 {
-	snprintf(out, n, "%s", m->path);
-	if (same_file(out, m))
-		return;
-	snprintf(out, n, "/proc/%d/root%s", pid, m->path);
-	if (same_file(out, m))
-		return;
-	snprintf(out, n, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+	*f = (struct mapped_file){ .start = m->start, .end = m->end, .dev_major = m->dev_major,
+				   .dev_minor = m->dev_minor, .inode = m->inode };
+}
+
+static bool same_inode(const struct map_entry *a, const struct map_entry *b)
+{
+	return a->inode == b->inode && a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
+}
+
+#define LIB_CANDIDATES 8
+
+/* The libpython files a process maps (offset-0 mappings) and which of them
+ * it maps executable: a file merely mmap'ed under that name is no interpreter. */
+struct lib_candidates {
+	struct map_entry m[LIB_CANDIDATES];
+	bool exec[LIB_CANDIDATES];
+	size_t n;
+};
+
+static void note_lib_mapping(struct lib_candidates *c, const struct map_entry *m)
+{
+	size_t i;
+
+	for (i = 0; i < c->n && !same_inode(&c->m[i], m); i++)
+		;
+	if (i == c->n) {
+		if (c->n == LIB_CANDIDATES)
+			return;
+		c->m[c->n++] = *m;
+		c->m[i].offset = UINT64_MAX; /* no offset-0 mapping seen yet */
+	}
+	if (m->offset == 0 && c->m[i].offset != 0)
+		c->m[i] = *m;
+	if (m->perms[2] == 'x')
+		c->exec[i] = true;
 }
 
 /* The mapping of the interpreter: a libpython, else the main executable. */
@@ -88,6 +120,7 @@ static int find_interpreter_mapping(pid_t pid, struct map_entry *lib, struct map
 				    bool *have_lib, bool *have_exe)
 {
 	char path[64], line[PATH_MAX + 128];
+	struct lib_candidates libs = { .n = 0 };
 	struct stat exe_st;
 	struct map_entry m;
 	FILE *f;
@@ -99,19 +132,25 @@ static int find_interpreter_mapping(pid_t pid, struct map_entry *lib, struct map
 	if (!f)
 		return -errno;
 	*have_lib = *have_exe = false;
-	while (fgets(line, sizeof(line), f)) {
+	while (maps_read_line(f, line, sizeof(line))) {
 		if (!map_entry__parse(line, &m))
 			continue;
-		if (!*have_lib && is_libpython(m.path) && m.offset == 0) {
-			*lib = m;
-			*have_lib = true;
-		}
-		if (!*have_exe && exe_known && m.inode == exe_st.st_ino && m.offset == 0) {
+		if (is_libpython(m.path))
+			note_lib_mapping(&libs, &m);
+		if (!*have_exe && exe_known && m.inode == exe_st.st_ino &&
+		    major(exe_st.st_dev) == m.dev_major && minor(exe_st.st_dev) == m.dev_minor &&
+		    m.offset == 0) {
 			*exe = m;
 			*have_exe = true;
 		}
 	}
 	fclose(f);
+	for (size_t i = 0; i < libs.n && !*have_lib; i++) {
+		if (libs.exec[i] && libs.m[i].offset == 0) {
+			*lib = libs.m[i];
+			*have_lib = true;
+		}
+	}
 	return 0;
 }
 
@@ -265,22 +304,65 @@ static int check_debug_offsets(const struct python_target *t, struct pybpf_err *
 	return 0;
 }
 
-static int inspect_file(struct python_target *t, const struct map_entry *m, const char *exe,
-			struct pybpf_err *err)
+struct elf_file *python_target__open_elf(const struct python_target *t)
 {
-	struct elf_file *ef = elf_file__open(t->open_path);
+	int fd = mapped_file__open_read(t->pid, &t->file);
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	return elf_file__open_fd(fd);
+}
+
+/* The interpreter file of t, or NULL with err set; *no_runtime when the file
+ * is no ELF or has no _PyRuntime (another mapping may be the interpreter). */
+static struct elf_file *open_interpreter(struct python_target *t, uint64_t *sym,
+					 bool *no_runtime, struct pybpf_err *err)
+{
+	struct elf_file *ef = python_target__open_elf(t);
+
+	*no_runtime = false;
+	if (!ef) {
+		*no_runtime = errno == ENOEXEC;
+		err_set(err, "cannot read %s of PID %d: %s", t->binary, t->pid,
+			errno == ENOEXEC ? "not an ELF file" : strerror(errno));
+		return NULL;
+	}
+	if (elf_file__symbol(ef, "_PyRuntime", sym, NULL)) {
+		*no_runtime = true;
+		err_set(err, "PID %d (%s) is not a Python process: %s has no _PyRuntime symbol",
+			t->pid, t->comm, t->binary);
+		elf_file__close(ef);
+		return NULL;
+	}
+	return ef;
+}
+
+static void use_mapping(struct python_target *t, const struct map_entry *m, bool shared)
+{
+	t->shared = shared;
+	snprintf(t->binary, sizeof(t->binary), "%s", m->path);
+	mapped_file_of(m, &t->file);
+}
+
+static int inspect_file(struct python_target *t, const struct map_entry *m, const char *exe,
+			const struct map_entry *fallback, struct pybpf_err *err)
+{
+	struct elf_file *ef;
+	bool no_runtime;
 	uint64_t sym;
 	int ret = -1;
 
-	if (!ef) {
-		err_set(err, "cannot read %s of PID %d: %s", t->binary, t->pid, strerror(errno));
+	ef = open_interpreter(t, &sym, &no_runtime, err);
+	if (!ef && no_runtime && fallback) {
+		/* A libpython that is not one: the executable may hold the interpreter. */
+		m = fallback;
+		use_mapping(t, m, false);
+		ef = open_interpreter(t, &sym, &no_runtime, err);
+	}
+	if (!ef)
 		return -1;
-	}
-	if (elf_file__symbol(ef, "_PyRuntime", &sym, NULL)) {
-		err_set(err, "PID %d (%s) is not a Python process: %s has no _PyRuntime symbol",
-			t->pid, t->comm, t->binary);
-		goto out;
-	}
 	if (compute_bias(ef, m, &t->bias) || detect_version(ef, t, exe)) {
 		err_set(err, "PID %d: cannot tell which CPython version %s is", t->pid, t->binary);
 		goto out;
@@ -323,10 +405,8 @@ int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err 
 		return -1;
 	}
 	const struct map_entry *m = have_lib ? &lib : &exe;
-	t->shared = have_lib;
-	snprintf(t->binary, sizeof(t->binary), "%s", m->path);
-	resolve_mapped_file(pid, m, t->open_path, sizeof(t->open_path));
-	return inspect_file(t, m, exe_path, err);
+	use_mapping(t, m, have_lib);
+	return inspect_file(t, m, exe_path, have_lib && have_exe ? &exe : NULL, err);
 }
 
 static bool exe_needs_libpython(struct elf_file *ef)
@@ -372,7 +452,7 @@ bool proc_maps_any(pid_t pid, bool (*match)(const char *line, void *ctx), void *
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	while (!found && fgets(line, sizeof(line), f))
+	while (!found && maps_read_line(f, line, sizeof(line)))
 		found = match(line, ctx);
 	fclose(f);
 	return found;

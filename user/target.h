@@ -10,15 +10,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <stdio.h>
+
 #include "elffile.h"
 #include "log.h"
+#include "mappedfile.h"
 #include "pybpf.h"
 
 struct python_target {
 	pid_t pid;
 	char comm[32];
 	char binary[PATH_MAX];    /* the interpreter file as the process maps it */
-	char open_path[PATH_MAX + 64]; /* a path to that same file from here */
+	struct mapped_file file;  /* that file: opened and probed only through map_files */
 	bool shared;              /* libpython*.so rather than the executable */
 	uint64_t bias;            /* runtime address = ELF vaddr + bias */
 	uint64_t runtime_addr;    /* &_PyRuntime */
@@ -38,6 +41,10 @@ struct map_entry {
 /* The micro version from a path component named 3.<minor>.<micro> (or
  * ending in -3.<minor>.<micro>), e.g. pyenv's versions/3.9.18/. */
 bool python_micro_from_path(const char *path, int minor, int *micro);
+/* Reads the next line of a maps file that fits in line (size n), '\n'
+ * included; a longer one is skipped whole, so that its tail is never read
+ * as a line of its own. False at the end. */
+bool maps_read_line(FILE *f, char *line, size_t n);
 /* Parses a maps line; false for lines without a file path. */
 bool map_entry__parse(const char *line, struct map_entry *out);
 /* Version from a file name such as "libpython3.9.so.1.0" or "python3.12". */
@@ -47,6 +54,8 @@ bool python_version_from_name(const char *name, int *major, int *minor);
 bool proc_maps_any(pid_t pid, bool (*match)(const char *line, void *ctx), void *ctx);
 /* 0, or -1 with err set. -ESRCH-like cases are worded for the user. */
 int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err *err);
+/* t's interpreter file, opened through map_files; NULL with errno set. */
+struct elf_file *python_target__open_elf(const struct python_target *t);
 /* True if the process maps a file that is, or will load, a CPython. */
 bool python_target__is_python_exe(pid_t pid);
 /* The executable needs a libpython that is not mapped yet (launch mode). */

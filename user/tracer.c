@@ -146,11 +146,19 @@ static int keep_link(struct tracer *tr, struct bpf_link *link)
 static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct python_target *t,
 		      pid_t pid, const char *probe, struct pybpf_err *err)
 {
-	struct bpf_link *link;
+	struct bpf_link *link = NULL;
+	char path[64];
+	int fd = mapped_file__open_path(t->pid, &t->file), e = -fd;
 
-	link = bpf_program__attach_usdt(prog, pid, t->open_path, "python", probe, NULL);
+	/* Through our descriptor: the kernel probes the inode the process maps. */
+	if (fd >= 0) {
+		mapped_file__fd_path(fd, path, sizeof(path));
+		link = bpf_program__attach_usdt(prog, pid, path, "python", probe, NULL);
+		e = errno;
+		close(fd);
+	}
 	if (!link || keep_link(tr, link)) {
-		int e = link ? ENOMEM : errno;
+		e = link ? ENOMEM : e;
 		err_set(err, "cannot attach to python:%s in %s (PID %d): %s%s", probe, t->binary,
 			t->pid, strerror(e), bpf_hint_for(e));
 		return -1;
@@ -174,7 +182,8 @@ static bool file_probed(const struct tracer *tr, const struct python_target *t,
 {
 	struct stat st;
 
-	return !stat(t->open_path, &st) && find_file(tr, &st, entry);
+	mapped_file__stat(&t->file, &st);
+	return find_file(tr, &st, entry);
 }
 
 /* Notes that they are from now on. */
@@ -183,7 +192,8 @@ static void note_probed(struct tracer *tr, const struct python_target *t,
 {
 	struct stat st;
 
-	if (stat(t->open_path, &st) || find_file(tr, &st, entry))
+	mapped_file__stat(&t->file, &st);
+	if (find_file(tr, &st, entry))
 		return;
 	if (tr->nfiles == tr->files_cap) {
 		size_t cap = tr->files_cap ? 2 * tr->files_cap : 8;
@@ -283,11 +293,18 @@ static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct
 		       struct pybpf_err *err)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
-	struct bpf_link *link;
+	struct bpf_link *link = NULL;
+	char path[64];
+	int fd = mapped_file__open_path(t->pid, &t->file), e = -fd;
 
-	link = bpf_program__attach_uprobe_opts(prog, pid, t->open_path, offset, &opts);
+	if (fd >= 0) {
+		mapped_file__fd_path(fd, path, sizeof(path));
+		link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &opts);
+		e = errno;
+		close(fd);
+	}
 	if (!link || keep_link(tr, link)) {
-		int e = link ? ENOMEM : errno;
+		e = link ? ENOMEM : e;
 		err_set(err, "cannot attach a %s to %s in %s (PID %d): %s%s",
 			retprobe ? "uretprobe" : "uprobe", func, t->binary, t->pid,
 			strerror(e), e == ENOENT ? " (hint: the symbol is missing)" : bpf_hint_for(e));
@@ -315,7 +332,7 @@ int tracer__attach_evalframe(struct tracer *tr, const struct python_target *t,
 	if (every_process && file_probed(tr, t, entry))
 		return 0;
 
-	struct elf_file *ef = elf_file__open(t->open_path);
+	struct elf_file *ef = python_target__open_elf(t);
 	size_t eval_at = probe_offset(ef, EVAL_FRAME_FUNC);
 	size_t pop_at = init_pop ? probe_offset(ef, FRAME_POP_FUNC) : 0;
 	pid_t pid = every_process ? -1 : t->pid;

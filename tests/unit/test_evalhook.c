@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -440,6 +443,25 @@ static uint64_t fake_field(void)
 	return (uint64_t)(uintptr_t)fake_interp + FIXTURE_OFFSET;
 }
 
+/* t->file: a page of file mapped here, kept (forked copies map it too);
+ * nothing when file cannot be opened. */
+static void map_interpreter_file(struct python_target *t, const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *p;
+
+	if (fd < 0)
+		return;
+	assert_int_equal(fstat(fd, &st), 0);
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	assert_true(p != MAP_FAILED);
+	close(fd);
+	t->file = (struct mapped_file){ .start = (uintptr_t)p, .end = (uintptr_t)p + 4096,
+					.dev_major = major(st.st_dev),
+					.dev_minor = minor(st.st_dev), .inode = st.st_ino };
+}
+
 /* A target whose "interpreter" is the fixture file with bias 0, and whose
  * _PyRuntime is fake_runtime in process pid (this one or a forked copy). */
 static void fake_target(struct python_target *t, pid_t pid, const char *file)
@@ -451,7 +473,7 @@ static void fake_target(struct python_target *t, pid_t pid, const char *file)
 	t->micro = 0;
 	snprintf(t->version, sizeof(t->version), "3.%d.0", FAKE_MINOR);
 	snprintf(t->binary, sizeof(t->binary), "%s", file);
-	snprintf(t->open_path, sizeof(t->open_path), "%s", file);
+	map_interpreter_file(t, file);
 	t->runtime_addr = (uint64_t)(uintptr_t)fake_runtime;
 	memset(fake_interp, 0, sizeof(fake_interp));
 	memset(fake_runtime, 0, sizeof(fake_runtime));
@@ -562,8 +584,8 @@ static void test_fake_install_errors(void **state)
 	fake_target(&t, getpid(), FIXTURE_DIR "/no_such_file");
 	expect_install_error(&t, -ENOENT, "cannot read " FIXTURE_DIR "/no_such_file of PID");
 
-	fake_target(&t, gone_pid(), FIXTURE);
-	expect_install_error(&t, -ENOENT, "cannot open the memory of PID");
+	fake_target(&t, gone_pid(), FIXTURE); /* its files are gone with it */
+	expect_install_error(&t, -ENOENT, "cannot read " FIXTURE " of PID");
 
 	fake_target(&t, getpid(), FIXTURE);
 	t.runtime_addr = 8; /* page 0 */
@@ -788,7 +810,7 @@ static void expect_site(const struct python_target *t, const struct interp *ip, 
 			uint64_t *value)
 {
 	const struct pybpf_offsets *off = offsets_for(t->major, t->minor);
-	struct elf_file *ef = elf_file__open(t->open_path);
+	struct elf_file *ef = python_target__open_elf(t);
 	uint8_t in_file[32], in_target[32];
 	uint64_t sym;
 

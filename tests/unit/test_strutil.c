@@ -247,6 +247,52 @@ static void test_escape(void **state)
 	expect_escaped("\x80\xff", "\\x80\\xff"); /* invalid UTF-8 never reaches the terminal raw */
 }
 
+/* Valid UTF-8 that a terminal acts on or reorders: escaped as \uHHHH,
+ * whole, and never cut by truncation; its neighbours are kept. */
+static void test_escape_invisible(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	expect_escaped("\xc2\x9b" "2J", "\\u009b2J");    /* C1 CSI */
+	expect_escaped("\xc2\x80\xc2\x9f", "\\u0080\\u009f");
+	expect_escaped("a\xe2\x80\xae" "b", "a\\u202eb"); /* RIGHT-TO-LEFT OVERRIDE */
+	expect_escaped("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9",
+		       "\\u202a\\u2066\\u2069");
+	expect_escaped("\xe2\x80\xa8\xe2\x80\xa9", "\\u2028\\u2029");
+	/* Their neighbours are ordinary text. */
+	expect_escaped("\xc2\xa0\xe2\x80\xa9x", "\xc2\xa0\\u2029x");
+	expect_escaped("\xe2\x80\xaf\xe2\x81\xaa", "\xe2\x80\xaf\xe2\x81\xaa");
+	escape_for_print("\xe2\x80\xae", buf, 6);
+	assert_string_equal(buf, "");
+	escape_for_print("\xe2\x80\xae", buf, 7);
+	assert_string_equal(buf, "\\u202e");
+}
+
+static void test_utf8_char(void **state)
+{
+	uint32_t cp = 0;
+
+	(void)state;
+	assert_int_equal(utf8_char("A", &cp), 1);
+	assert_int_equal(cp, 'A');
+	assert_int_equal(utf8_char("\xc2\x9b", &cp), 2);
+	assert_int_equal(cp, 0x9b);
+	assert_true(is_invisible_control(cp));
+	assert_int_equal(utf8_char("\xe2\x81\xa8", &cp), 3);
+	assert_int_equal(cp, 0x2068);
+	assert_true(is_invisible_control(cp));
+	assert_int_equal(utf8_char("\xf0\x9f\x98\x80", &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_false(is_invisible_control(cp));
+	assert_int_equal(utf8_char("\x9b", &cp), 0);	      /* a lone continuation byte */
+	assert_int_equal(utf8_char("\xe2\x80", &cp), 0);      /* cut short */
+	assert_int_equal(utf8_char("\xc0\xaf", &cp), 0);      /* overlong */
+	assert_false(is_invisible_control(0x7f));	      /* C0/DEL are escaped as bytes */
+	assert_false(is_invisible_control(0xa0));
+	assert_false(is_invisible_control(0x2027));
+}
+
 /* Each piece of the escaped form of s: its length, in order. */
 static size_t piece_len(unsigned char c)
 {
@@ -370,6 +416,8 @@ int main(void)
 		cmocka_unit_test(test_sanitize_random),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_truncation),
+		cmocka_unit_test(test_escape_invisible),
+		cmocka_unit_test(test_utf8_char),
 		cmocka_unit_test(test_escaped_dup),
 		cmocka_unit_test(test_ucs_decoding),
 	};

@@ -160,6 +160,41 @@ static void test_version_from_name(void **state)
 	}
 }
 
+/* ---- maps_read_line ---- */
+
+/* A line longer than the buffer is skipped whole: its tail, which here
+ * looks like a maps line naming a libpython, is never returned. */
+static void test_maps_overlong_line_skipped(void **state)
+{
+	static const char maps[] =
+		"00400000-00401000 r-xp 00000000 08:01 11 /bin/a\n"
+		"00500000-00501000 r-xp 00000000 08:01 12 /very/long/"
+		"7f00-7f01 r-xp 00000000 08:01 13 /usr/lib/libpython3.12.so\n"
+		"00600000-00601000 r-xp 00000000 08:01 14 /bin/c";
+	char line[64];
+	struct map_entry m;
+	FILE *f;
+
+	(void)state;
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	assert_non_null(f);
+	assert_true(maps_read_line(f, line, sizeof(line)));
+	assert_true(map_entry__parse(line, &m));
+	assert_string_equal(m.path, "/bin/a");
+	/* The next one is the last line, unterminated: still a line. */
+	assert_true(maps_read_line(f, line, sizeof(line)));
+	assert_true(map_entry__parse(line, &m));
+	assert_string_equal(m.path, "/bin/c");
+	assert_false(maps_read_line(f, line, sizeof(line)));
+	fclose(f);
+
+	/* Every line overlong: nothing at all. */
+	f = fmemopen((void *)maps, sizeof(maps) - 1, "r");
+	assert_non_null(f);
+	assert_false(maps_read_line(f, line, 8));
+	fclose(f);
+}
+
 /* ---- inspecting processes ---- */
 
 static void test_inspect_self(void **state)
@@ -279,7 +314,7 @@ static void test_inspect_python_child(void **state)
 		assert_int_equal(read_ret, 0);
 	assert_int_equal(t.shared, strstr(t.binary, "/libpython3.") != NULL);
 	assert_non_null(strstr(t.binary, "python3."));
-	assert_true(t.open_path[0] != '\0');
+	assert_true(t.file.inode != 0 && t.file.start < t.file.end);
 	assert_true(is_py);
 	assert_false(awaits);
 }
@@ -310,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_maps_line_without_file),
 		cmocka_unit_test(test_maps_line_odd_paths),
 		cmocka_unit_test(test_version_from_name),
+		cmocka_unit_test(test_maps_overlong_line_skipped),
 		cmocka_unit_test(test_inspect_self),
 		cmocka_unit_test(test_inspect_no_process),
 		cmocka_unit_test(test_read_self),
