@@ -43,6 +43,8 @@ static char *folded_clean(const char *s)
 			*o++ = '?', c += len - 1; /* C1 controls, bidi overrides */
 		else if (*c >= 0x80 && !len)
 			*o++ = '?'; /* invalid UTF-8: a lone 0x9b is CSI to some terminals */
+		else if (len > 1)
+			memcpy(o, c, len), o += len, c += len - 1;
 		else
 			*o++ = (char)*c;
 	}

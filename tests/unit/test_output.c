@@ -30,7 +30,8 @@
 #define EXIT_SKIP 77 /* validate_speedscope.py: python3-jsonschema is missing */
 
 /* Two threads (one named with ';' and '\n'), recursion, a truncated stack,
- * off-CPU stacks, an empty one, a line-less frame, control characters. */
+ * off-CPU stacks, an empty one, a line-less frame, control characters, a bidi
+ * override, an invalid UTF-8 byte (U+FFFD once stored) and a character to keep. */
 static void build_small(struct sample_profile *p)
 {
 	size_t t0, t1, m, f5, f6, w, c;
@@ -44,7 +45,7 @@ static void build_small(struct sample_profile *p)
 	f5 = frame(p, "main.py", 3, "fib", 5);
 	f6 = frame(p, "main.py", 3, "fib", 6);
 	w = frame(p, "lib/w;x.py", 20, "wait\nfor", 0);
-	c = frame(p, "main.py", 30, "ctl\x01\x7f\xc2\x85x\"\\", 31);
+	c = frame(p, "main.py", 30, "ctl\x01\x7f\xc2\x85x\"\\\xc3\xa9\xe2\x80\xae\xff", 31);
 	size_t fib[] = { m, f5, f5, f6 }, trunc[] = { f5, f6 }, waiting[] = { w }, ctl[] = { m, c };
 
 	add(p, t0, fib, 4, false, PYBPF_SAMPLE_CPU, 5, 50);
@@ -61,7 +62,7 @@ static const char small_folded[] =
 	"py,app-42;MainThread-100;<module> (main.py:10);fib (main.py:5);fib (main.py:5);"
 	"fib (main.py:6) 7\n"
 	"py,app-42;MainThread-100;[truncated];fib (main.py:5);fib (main.py:6) 2\n"
-	"py,app-42;MainThread-100;<module> (main.py:10);ctl???x\"\\ (main.py:31) 1\n"
+	"py,app-42;MainThread-100;<module> (main.py:10);ctl???x\"\\\xc3\xa9?\xef\xbf\xbd (main.py:31) 1\n"
 	"py,app-42;wo,rk?er-101;wait?for (lib/w,x.py:20) 1\n"
 	"py,app-42;wo,rk?er-101;wait?for (lib/w,x.py:20);[off-CPU] 3\n"
 	"py,app-42;wo,rk?er-101;[off-CPU] 4\n";
@@ -178,7 +179,7 @@ static const char speedscope_check[] =
 	"    {'name': 'fib', 'file': 'main.py', 'line': 5},\n"
 	"    {'name': 'fib', 'file': 'main.py', 'line': 6},\n"
 	"    {'name': 'wait\\nfor', 'file': 'lib/w;x.py', 'line': 20},\n"
-	"    {'name': 'ctl\\x01\\x7f\\x85x\"\\\\', 'file': 'main.py', 'line': 31},\n"
+	"    {'name': 'ctl\\x01\\x7f\\x85x\"\\\\\xc3\xa9\\u202e\\ufffd', 'file': 'main.py', 'line': 31},\n"
 	"    {'name': '[truncated]'}, {'name': '[off-CPU]'}]\n"
 	"def prof(name, samples, weights):\n"
 	"    return {'type': 'sampled', 'name': name, 'unit': 'nanoseconds',\n"
@@ -225,7 +226,7 @@ static void test_speedscope_escapes(void **state)
 	(void)state;
 	build_small(&p);
 	out = write_mem(&output_speedscope, &p);
-	assert_non_null(strstr(out, "{\"name\":\"ctl\\u0001\\u007f\\u0085x\\\"\\\\\","
+	assert_non_null(strstr(out, "{\"name\":\"ctl\\u0001\\u007f\\u0085x\\\"\\\\\xc3\xa9\\u202e\xef\xbf\xbd\","
 				    "\"file\":\"main.py\",\"line\":31}"));
 	assert_non_null(strstr(out, "\"name\":\"wo;rk\\u000aer (101)\""));
 	free(out);
