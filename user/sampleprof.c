@@ -337,3 +337,11 @@ size_t *sample_profile_stacks_by_thread(const struct sample_profile *p)
 	free(start);
 	return order;
 }
+
+bool sample_profile_mostly_lost(const struct sample_profile *p)
+{
+	uint64_t lost = p->losses.no_tstate + p->losses.read_errors;
+	uint64_t kept = sample_profile_total(p, -1);
+
+	return lost > kept && (kept == 0 || lost + kept >= 20);
+}

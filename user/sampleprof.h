@@ -87,6 +87,10 @@ int sample_profile_add(struct sample_profile *p, size_t thread, const size_t *fr
 /* Samples in stacks, of one kind or (kind < 0) of all. */
 uint64_t sample_profile_total(const struct sample_profile *p, int kind);
 const char *sample_mode_name(enum sample_mode m);
+/* Most samples could not be read (a layout that reads garbage): more found
+ * no Python thread state or unreadable memory than were recorded, out of at
+ * least 20 samples, or none was recorded at all. */
+bool sample_profile_mostly_lost(const struct sample_profile *p);
 /* The indices of all stacks grouped by thread (threads in index order), each
  * thread's in insertion order: the order every writer uses. Malloc'ed
  * (p->nstacks entries, never NULL for 0 stacks); NULL on ENOMEM. */

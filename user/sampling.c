@@ -202,6 +202,16 @@ static int report(const struct sampling *s, const struct sample_profile *p)
 	return ret;
 }
 
+static void warn_mostly_lost(const struct sample_profile *p)
+{
+	if (sample_profile_mostly_lost(p))
+		pybpf_warn("PID %d: most samples could not be read (%llu found no Python thread "
+			   "state or unreadable memory, %llu recorded): its CPython %s may not be "
+			   "laid out as expected, so the table is mostly empty", p->pid,
+			   (unsigned long long)(p->losses.no_tstate + p->losses.read_errors),
+			   (unsigned long long)sample_profile_total(p, -1), p->python_version);
+}
+
 /* Stops sampling, resolves what was counted, reports. 0 or 1. */
 static int finish(struct sampling *s)
 {
@@ -225,6 +235,7 @@ static int finish(struct sampling *s)
 		ret = 1;
 	}
 	free(d);
+	warn_mostly_lost(&p);
 	ret |= report(s, &p);
 	sample_profile_free(&p);
 	return ret;

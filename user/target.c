@@ -90,10 +90,12 @@ static bool same_inode(const struct map_entry *a, const struct map_entry *b)
 #define LIB_CANDIDATES 8
 
 /* The libpython files a process maps (offset-0 mappings) and which of them
- * it maps executable: a file merely mmap'ed under that name is no interpreter. */
+ * it maps both executable and writable, as the dynamic loader does (code,
+ * and the data that holds _PyRuntime): a file merely mmap'ed under that
+ * name is no interpreter. */
 struct lib_candidates {
 	struct map_entry m[LIB_CANDIDATES];
-	bool exec[LIB_CANDIDATES];
+	bool exec[LIB_CANDIDATES], writable[LIB_CANDIDATES];
 	size_t n;
 };
 
@@ -113,6 +115,8 @@ static void note_lib_mapping(struct lib_candidates *c, const struct map_entry *m
 		c->m[i] = *m;
 	if (m->perms[2] == 'x')
 		c->exec[i] = true;
+	if (m->perms[1] == 'w')
+		c->writable[i] = true;
 }
 
 /* The mapping of the interpreter: a libpython, else the main executable. */
@@ -146,7 +150,7 @@ static int find_interpreter_mapping(pid_t pid, struct map_entry *lib, struct map
 	}
 	fclose(f);
 	for (size_t i = 0; i < libs.n && !*have_lib; i++) {
-		if (libs.exec[i] && libs.m[i].offset == 0) {
+		if (libs.exec[i] && libs.writable[i] && libs.m[i].offset == 0) {
 			*lib = libs.m[i];
 			*have_lib = true;
 		}
@@ -315,22 +319,18 @@ struct elf_file *python_target__open_elf(const struct python_target *t)
 	return elf_file__open_fd(fd);
 }
 
-/* The interpreter file of t, or NULL with err set; *no_runtime when the file
- * is no ELF or has no _PyRuntime (another mapping may be the interpreter). */
+/* The interpreter file of t, or NULL with err set. */
 static struct elf_file *open_interpreter(struct python_target *t, uint64_t *sym,
-					 bool *no_runtime, struct pybpf_err *err)
+					 struct pybpf_err *err)
 {
 	struct elf_file *ef = python_target__open_elf(t);
 
-	*no_runtime = false;
 	if (!ef) {
-		*no_runtime = errno == ENOEXEC;
 		err_set(err, "cannot read %s of PID %d: %s", t->binary, t->pid,
 			errno == ENOEXEC ? "not an ELF file" : strerror(errno));
 		return NULL;
 	}
 	if (elf_file__symbol(ef, "_PyRuntime", sym, NULL)) {
-		*no_runtime = true;
 		err_set(err, "PID %d (%s) is not a Python process: %s has no _PyRuntime symbol",
 			t->pid, t->comm, t->binary);
 		elf_file__close(ef);
@@ -339,28 +339,17 @@ static struct elf_file *open_interpreter(struct python_target *t, uint64_t *sym,
 	return ef;
 }
 
-static void use_mapping(struct python_target *t, const struct map_entry *m, bool shared)
-{
-	t->shared = shared;
-	snprintf(t->binary, sizeof(t->binary), "%s", m->path);
-	mapped_file_of(m, &t->file);
-}
-
 static int inspect_file(struct python_target *t, const struct map_entry *m, const char *exe,
-			const struct map_entry *fallback, struct pybpf_err *err)
+			bool shared, struct pybpf_err *err)
 {
 	struct elf_file *ef;
-	bool no_runtime;
 	uint64_t sym;
 	int ret = -1;
 
-	ef = open_interpreter(t, &sym, &no_runtime, err);
-	if (!ef && no_runtime && fallback) {
-		/* A libpython that is not one: the executable may hold the interpreter. */
-		m = fallback;
-		use_mapping(t, m, false);
-		ef = open_interpreter(t, &sym, &no_runtime, err);
-	}
+	t->shared = shared;
+	snprintf(t->binary, sizeof(t->binary), "%s", m->path);
+	mapped_file_of(m, &t->file);
+	ef = open_interpreter(t, &sym, err);
 	if (!ef)
 		return -1;
 	if (compute_bias(ef, m, &t->bias) || detect_version(ef, t, exe)) {
@@ -404,9 +393,23 @@ int python_target__inspect(pid_t pid, struct python_target *t, struct pybpf_err 
 			t->comm);
 		return -1;
 	}
-	const struct map_entry *m = have_lib ? &lib : &exe;
-	use_mapping(t, m, have_lib);
-	return inspect_file(t, m, exe_path, have_lib && have_exe ? &exe : NULL, err);
+	if (!have_lib)
+		return inspect_file(t, &exe, exe_path, false, err);
+	struct python_target clean = *t;
+	if (!inspect_file(t, &lib, exe_path, true, err))
+		return 0;
+	if (!have_exe)
+		return -1;
+	/* A libpython that is not a usable interpreter: maybe the executable is one
+	 * (a static CPython that maps such a file); else the library's reason. */
+	struct pybpf_err lib_err = *err;
+	struct python_target lib_t = *t;
+	*t = clean;
+	if (!inspect_file(t, &exe, exe_path, false, err))
+		return 0;
+	*t = lib_t;
+	*err = lib_err;
+	return -1;
 }
 
 static bool exe_needs_libpython(struct elf_file *ef)

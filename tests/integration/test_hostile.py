@@ -369,3 +369,138 @@ def test_hostile_names(prof, tmp_path, ident, mode):
     print("\nlongest lines (bytes) %s %s: %s" % (ident, mode, longest))
     for k, v in longest.items():
         assert v < HUGE, "%s has a %d-byte line: not bounded" % (k, v)
+
+
+# ---------------------------------------------------------------- (b) garbled ELF files
+
+def _u(data, off, fmt, value):
+    struct.pack_into(fmt, data, off, value)
+
+
+def _sections(data):
+    """[(header offset, sh_type)] of an intact ELF64's section headers."""
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shnum, = struct.unpack_from("<H", data, 0x3c)
+    return [(shoff + 64 * i, struct.unpack_from("<I", data, shoff + 64 * i + 4)[0])
+            for i in range(shnum)]
+
+
+def _patch_sections(data, types, field_off, fmt, value):
+    for at, sh_type in _sections(data):
+        if sh_type in types:
+            _u(data, at + field_off, fmt, value)
+
+
+SHT_SYMTAB, SHT_STRTAB, SHT_NOTE, SHT_DYNSYM = 2, 3, 7, 11
+
+
+def _bad_notes(data):
+    for at, sh_type in _sections(data):
+        if sh_type == SHT_NOTE:
+            off, = struct.unpack_from("<Q", data, at + 24)
+            _u(data, off, "<I", 0xfffffff0)  # namesz
+            _u(data, off + 4, "<I", 0xfffffff0)  # descsz
+    for i in range(struct.unpack_from("<H", data, 0x38)[0]):  # PT_NOTE sizes too
+        ph = struct.unpack_from("<Q", data, 0x20)[0] + 56 * i
+        if struct.unpack_from("<I", data, ph)[0] == 4:
+            _u(data, ph + 32, "<Q", 1 << 40)
+
+
+GARBLES = {
+    "empty_but_one_byte": lambda d: d[:1],
+    "header_only": lambda d: d[:64],
+    "first_page": lambda d: d[:4096],
+    "first_half": lambda d: d[:len(d) // 2],
+    "shoff_past_end": lambda d: (_u(d, 0x28, "<Q", 0xffffffff0000), d)[1],
+    "shnum_huge": lambda d: (_u(d, 0x3c, "<H", 0xffff), d)[1],
+    "shentsize_bad": lambda d: (_u(d, 0x3a, "<H", 7), d)[1],
+    "shstrndx_bad": lambda d: (_u(d, 0x3e, "<H", 0xfffe), d)[1],
+    "phoff_past_end": lambda d: (_u(d, 0x20, "<Q", 0xffffffff0000), d)[1],
+    "phnum_huge": lambda d: (_u(d, 0x38, "<H", 0xffff), d)[1],
+    "notes_bad": lambda d: (_bad_notes(d), d)[1],
+    "symtab_size_huge": lambda d: (_patch_sections(d, (SHT_SYMTAB, SHT_DYNSYM), 32, "<Q", 1 << 44), d)[1],
+    "symtab_entsize_zero": lambda d: (_patch_sections(d, (SHT_SYMTAB, SHT_DYNSYM), 56, "<Q", 0), d)[1],
+    "symtab_link_bad": lambda d: (_patch_sections(d, (SHT_SYMTAB, SHT_DYNSYM), 40, "<I", 0xfff0), d)[1],
+    "strtab_past_end": lambda d: (_patch_sections(d, (SHT_STRTAB,), 24, "<Q", 1 << 40), d)[1],
+    "elf32_class": lambda d: (_u(d, 4, "B", 1), d)[1],
+    "not_elf": lambda d: bytearray(b"MZ" + bytes(range(256)) * 64),
+}
+
+# Maps the file executable ("exec"), or executable and writable as the
+# dynamic loader maps a library ("loaded"), then runs COUNTED.
+MAPPER = """\
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+m = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+if sys.argv[3] == "loaded":
+    w = mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+exec(open(sys.argv[2]).read().replace("if len(sys.argv) > 1:", "if True:"))
+"""
+
+
+@pytest.fixture(scope="module")
+def pristine_libpython():
+    _, py = pyenv_interp("3.12")
+    return (py / (PYENV_LIB % "3.12")).read_bytes()
+
+
+@pytest.mark.parametrize("mapping", ["exec", "loaded"])
+@pytest.mark.parametrize("mode", ["exact", "sample"])
+@pytest.mark.parametrize("garble", sorted(GARBLES))
+def test_garbled_libpython(prof, procs, tmp_path, pristine_libpython, garble, mode, mapping):
+    """host python3.11 (static: the interpreter is in the executable) maps a
+    garbled file named libpython3.12.so.1.0: executable only, pybpf-prof
+    takes it for no interpreter and profiles the executable's 3.11; also
+    writable (as loaded), it reads it as an ELF and then profiles 3.11,
+    refuses in one line, or says on stderr that most samples failed.
+    Never a crash or a hang."""
+    it = interp_checked("host-py3.11")
+    lib = tmp_path / "libpython3.12.so.1.0"
+    lib.write_bytes(bytes(GARBLES[garble](bytearray(pristine_libpython))))
+    (tmp_path / "counted.py").write_text(COUNTED)
+    (tmp_path / "mapper.py").write_text(MAPPER)
+    target = procs(it.cmd(tmp_path / "mapper.py", lib, tmp_path / "counted.py", mapping))
+    target.wait_line("stdout", r"ready$")
+    maps = Path("/proc/%d/maps" % target.pid).read_text()
+    assert re.search(r"r-xp 00000000 .*/libpython3\.12\.so\.1\.0$", maps, re.M), maps
+    opts = ["--sample", "--hz", "999"] if mode == "sample" else []
+    tracer = procs([prof, *opts, "-p", str(target.pid)])
+    tracer.wait_line("stderr", r"pybpf-prof: ", what="pybpf-prof's first line")
+    target.write("go\n")
+    target.close_stdin()
+    assert target.wait().returncode == 0
+    res = tracer.wait()
+    check_clean_failure(res, garble)
+    OUTCOMES.setdefault((mapping, mode), {})[garble] = outcome(res)
+    if mapping == "exec":
+        assert res.returncode == 0, res.describe()
+    if res.returncode == 1:
+        return
+    if "CPython 3.11." in res.stdout:
+        assert it.python in res.stdout, res.describe()
+        if mode == "exact":
+            check_counted(res.stdout, "<string>")  # run by exec() in MAPPER
+        return
+    # The garbled file was taken for the interpreter: what it reads is garbage.
+    assert mode == "sample" and "most samples could not be read" in res.stderr, res.describe()
+
+
+OUTCOMES = {}
+
+
+def outcome(res):
+    if res.returncode:
+        return "refused: " + res.stderr.strip()[len("pybpf-prof: "):][:90]
+    m = re.search(r"CPython (3\.\d+)", res.stdout)
+    return "profiled %s%s" % (m.group(1) if m else "?",
+                              ", most samples lost" if "most samples" in res.stderr else "")
+
+
+def test_garbled_outcomes_summary():
+    """Prints what happened to each garbled file (run with -s); fails if none ran."""
+    if not OUTCOMES:
+        pytest.skip("run with the test_garbled_libpython cases")
+    for key, per in sorted(OUTCOMES.items()):
+        for garble, what in sorted(per.items()):
+            print("%s/%s %s: %s" % (key[0], key[1], garble, what))

@@ -130,6 +130,32 @@ static void test_threads(void **state)
 
 /* ---- stacks ---- */
 
+/* "Most samples failed": more lost than recorded, out of 20 or more, or
+ * nothing recorded at all; a few lost in a large run are nothing to say. */
+static void test_mostly_lost(void **state)
+{
+	struct sample_profile p;
+	size_t t0, f;
+
+	(void)state;
+	sample_profile_init(&p);
+	assert_false(sample_profile_mostly_lost(&p)); /* nothing at all */
+	p.losses.no_tstate = 1;
+	assert_true(sample_profile_mostly_lost(&p)); /* none recorded */
+	t0 = thread(&p, 1, "main");
+	f = frame(&p, "a.py", 1, "f", 2);
+	assert_int_equal(sample_profile_add(&p, t0, &f, 1, false, PYBPF_SAMPLE_CPU, 9, 90), 0);
+	p.losses.no_tstate = 6, p.losses.read_errors = 4;
+	assert_false(sample_profile_mostly_lost(&p)); /* 10 > 9, but only 19 samples */
+	p.losses.read_errors = 5;
+	assert_true(sample_profile_mostly_lost(&p)); /* 11 > 9 of 20 */
+	assert_int_equal(sample_profile_add(&p, t0, &f, 1, false, PYBPF_SAMPLE_OFFCPU, 2, 90), 0);
+	assert_false(sample_profile_mostly_lost(&p)); /* 11 of 22: not more than recorded */
+	p.losses.stacks_full = 100; /* full maps are reported, not a layout problem */
+	assert_false(sample_profile_mostly_lost(&p));
+	sample_profile_free(&p);
+}
+
 static void test_stack_merging(void **state)
 {
 	struct sample_profile p;
@@ -451,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_frame_invalid_utf8),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_stack_merging),
+		cmocka_unit_test(test_mostly_lost),
 		cmocka_unit_test(test_stack_invalid),
 		cmocka_unit_test(test_many_stacks),
 		cmocka_unit_test(test_stacks_by_thread),
