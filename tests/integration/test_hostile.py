@@ -129,7 +129,7 @@ def ncalls_of(stdout, label):
 
 # A workload with known call counts: f() CALLS times, g() CALLS // 10.
 CALLS = 3000
-COUNTED = """\
+COUNTED_SRC = """\
 import sys
 def f(i):
     return i + 1
@@ -144,7 +144,9 @@ if len(sys.argv) > 1:
     print("ready", flush=True)
     sys.stdin.readline()
 main()
-""" % CALLS
+"""
+COUNTED = COUNTED_SRC % CALLS
+LONG_COUNTED = COUNTED_SRC % 1_000_000  # long enough to be sampled
 
 
 def check_counted(stdout, file_label):
@@ -504,3 +506,42 @@ def test_garbled_outcomes_summary():
     for key, per in sorted(OUTCOMES.items()):
         for garble, what in sorted(per.items()):
             print("%s/%s %s: %s" % (key[0], key[1], garble, what))
+
+
+# ---------------------------------------------------------------- (c) library replaced on disk
+
+@pytest.mark.parametrize("mode", ["exact", "sample"])
+@pytest.mark.parametrize("minor,other", [("3.12", "3.13"), ("3.13", "3.12")])
+def test_libpython_replaced_after_mapping(prof, procs, tmp_path, minor, other, mode):
+    """A copy of pyenv's CPython runs from tmp_path; once it has mapped its
+    libpython, the file's name is given to the other version's libpython
+    (rename over it): pybpf-prof reads and probes the mapped (deleted) file,
+    reports its version and counts exactly."""
+    it, py = pyenv_interp(minor)
+    _, other_py = pyenv_interp(other)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    shutil.copy(py / ("bin/python" + minor), tmp_path / "bin")
+    lib = tmp_path / (PYENV_LIB % minor)
+    shutil.copy(py / (PYENV_LIB % minor), lib)
+    (tmp_path / "counted.py").write_text(LONG_COUNTED if mode == "sample" else COUNTED)
+    env = dict(TARGET_ENV, LD_LIBRARY_PATH=str(tmp_path / "lib"), PYTHONHOME=str(py))
+    target = procs([tmp_path / "bin" / ("python" + minor), tmp_path / "counted.py", "wait"], env=env)
+    target.wait_line("stdout", r"ready$")
+    shutil.copy(other_py / (PYENV_LIB % other), tmp_path / "lib/new")
+    os.rename(tmp_path / "lib/new", lib)
+    maps = Path("/proc/%d/maps" % target.pid).read_text()
+    assert "%s (deleted)" % lib in maps, maps
+    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
+    tracer = procs([prof, *opts, "-p", str(target.pid)])
+    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
+    target.write("go\n")
+    target.close_stdin()
+    assert target.wait().returncode == 0
+    res = tracer.wait()
+    assert res.returncode == 0, res.describe()
+    assert "CPython %s." % minor in res.stdout and str(lib) in res.stdout, res.describe()
+    if mode == "exact":
+        check_counted(res.stdout, str(tmp_path / "counted.py"))
+    else:
+        assert re.search(r"counted\.py:2\(f\)", res.stdout), res.describe()
