@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "layoutcheck.h"
 #include "log.h"
 #include "target.h"
 
@@ -352,6 +353,7 @@ int offsets_for_target(const struct python_target *t, struct pybpf_offsets *out,
 	const struct pybpf_offsets *row = offsets_for(t->major, t->minor);
 	const struct debug_layout *l = layout_for(t->major, t->minor);
 	unsigned char buf[DEBUG_READ_MAX];
+	struct pybpf_offsets o;
 	struct pybpf_err why;
 	int ret;
 
@@ -371,9 +373,12 @@ int offsets_for_target(const struct python_target *t, struct pybpf_offsets *out,
 			ret == -EPERM || ret == -EACCES ? " (needs root)" : "");
 		return -1;
 	}
-	if (offsets_from_debug(buf, l->size, t->major, t->minor, out, &why)) {
+	if (offsets_from_debug(buf, l->size, t->major, t->minor, &o, &why)) {
 		err_set(err, "PID %d: %s", t->pid, why.msg);
 		return -1;
 	}
+	if (layout_check_live(t, &o, err))
+		return -1;
+	*out = o;
 	return 0;
 }
