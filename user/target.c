@@ -300,7 +300,7 @@ static int check_debug_offsets(const struct python_target *t, struct pybpf_err *
 			     "debug offsets; refusing to read its memory", t->pid, t->version);
 		return -1;
 	}
-	if (hdr.free_threaded) {
+	if (hdr.free_threaded == 1) { /* other values: offsets_from_debug says what they are */
 		err_set(err, "PID %d: CPython %s is a free-threaded build, which is not supported",
 			t->pid, t->version);
 		return -1;

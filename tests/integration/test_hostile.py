@@ -545,3 +545,99 @@ def test_libpython_replaced_after_mapping(prof, procs, tmp_path, minor, other, m
         check_counted(res.stdout, str(tmp_path / "counted.py"))
     else:
         assert re.search(r"counted\.py:2\(f\)", res.stdout), res.describe()
+
+
+# ---------------------------------------------------------------- (d) patched _Py_DebugOffsets
+
+def runtime_file_offset(path):
+    """File offset of _PyRuntime (the _Py_DebugOffsets block) in an ELF file."""
+    syms = subprocess.run(["readelf", "-Ws", str(path)], capture_output=True, text=True, check=True)
+    vaddr = next(int(f[1], 16) for f in (ln.split() for ln in syms.stdout.splitlines())
+                 if len(f) >= 8 and f[7] == "_PyRuntime")
+    loads = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True, check=True)
+    for ln in loads.stdout.splitlines():
+        f = ln.split()
+        if f and f[0] == "LOAD":
+            off, va, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if va <= vaddr < va + filesz:
+                return vaddr - va + off
+    raise AssertionError("_PyRuntime of %s is in no loaded file bytes" % path)
+
+
+# Positions in the block (user/offsets.c's layouts): code_object.size,
+# code_object.name, interpreter_frame.previous and .executable.
+DEBUG_POS = {"3.13": (272, 288, 232, 240), "3.14": (312, 328, 256, 264)}
+
+
+def patch_debug(data, at, minor, what):
+    code_size, code_name, previous, executable = DEBUG_POS[minor]
+    if what == "cookie":
+        data[at:at + 8] = b"xdebugpz"
+    elif what == "version":
+        struct.pack_into("<Q", data, at + 8, 0x030c01f0)
+    elif what == "free_threaded":
+        struct.pack_into("<Q", data, at + 16, 2)
+    elif what == "size_zero":
+        struct.pack_into("<Q", data, at + code_size, 0)
+    elif what == "offset_outside":
+        struct.pack_into("<Q", data, at + code_name, 1 << 20)
+    elif what == "executable_is_previous":  # passes every check of the block itself
+        data[at + executable:at + executable + 8] = data[at + previous:at + previous + 8]
+    return data
+
+
+DEBUG_REFUSALS = {
+    "cookie": r"debug offsets|_Py_DebugOffsets has the wrong cookie",
+    "version": r"debug offsets|is for version",
+    "free_threaded": r"free_threaded = 2",
+    "size_zero": r"code_object\.size = 0, not a plausible size",
+    "offset_outside": r"code_object\.name = 1048576, outside",
+    "executable_is_previous": r"no code object",
+}
+
+
+def patched_interpreter(minor, tmp_path, what):
+    """(argv, env, text to find in the pybpf-prof's output) of a CPython
+    whose _Py_DebugOffsets is patched: pyenv 3.13's libpython, or sid's
+    static 3.14 run in the sid chroot."""
+    if minor == "3.13":
+        it, py = pyenv_interp("3.13")
+        lib = tmp_path / (PYENV_LIB % "3.13")
+        lib.parent.mkdir()
+        data = bytearray((py / (PYENV_LIB % "3.13")).read_bytes())
+        lib.write_bytes(patch_debug(data, runtime_file_offset(py / (PYENV_LIB % "3.13")), minor, what))
+        script = tmp_path / "counted.py"
+        script.write_text(COUNTED)
+        env = dict(TARGET_ENV, LD_LIBRARY_PATH=str(lib.parent))
+        return [it.python, script, "wait"], env, None
+    it = interp_checked("sid-py3.14")
+    inside = "/tmp/pybpf-hostile-" + uuid.uuid4().hex[:10]
+    host = it.root / inside.lstrip("/")
+    host.mkdir()
+    data = bytearray(Path(it.host_binary).read_bytes())
+    (host / "python3.14").write_bytes(patch_debug(data, runtime_file_offset(it.host_binary), minor, what))
+    os.chmod(host / "python3.14", 0o755)
+    (host / "counted.py").write_text(COUNTED)
+    env = dict(TARGET_ENV, PYTHONHOME="/usr")
+    return ["chroot", it.root, inside + "/python3.14", inside + "/counted.py", "wait"], env, host
+
+
+@pytest.mark.parametrize("mode", ["exact", "sample"])
+@pytest.mark.parametrize("what", sorted(DEBUG_REFUSALS))
+@pytest.mark.parametrize("minor", ["3.13", "3.14"])
+def test_patched_debug_offsets(prof, procs, tmp_path, minor, what, mode):
+    argv, env, cleanup = patched_interpreter(minor, tmp_path, what)
+    try:
+        target = procs(argv, env=env)
+        target.wait_line("stdout", r"ready$")
+        opts = ["--sample"] if mode == "sample" else []
+        res = procs([prof, *opts, "-p", str(target.pid)]).wait()
+        target.kill()
+    finally:
+        if cleanup:
+            shutil.rmtree(cleanup, ignore_errors=True)
+    assert res.returncode == 1, res.describe()
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pybpf-prof: "), res.describe()
+    assert re.search(DEBUG_REFUSALS[what], lines[0]), res.describe()
+    assert res.stdout == ""
