@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TARGET_ENV, TIMEOUT, interp_checked, run
+from conftest import TARGET_ENV, interp_checked, run, workspace_for
 
 PYENV_LIB = "lib/libpython%s.so.1.0"
 
@@ -327,16 +327,23 @@ LONGEST = {}
 
 
 @pytest.mark.parametrize("ident,mode", [("py3.9", "exact"), ("pyenv-py3.12", "exact"),
-                                        ("host-py3.11", "sample"), ("pyenv-py3.12", "sample")])
-def test_hostile_names(prof, tmp_path, ident, mode):
+                                        ("sid-py3.15", "exact"), ("host-py3.11", "sample"),
+                                        ("pyenv-py3.12", "sample")])
+def test_hostile_names(prof, tmp_path, _workspace_registry, ident, mode):
     it = interp_checked(ident)
     # The USDT probes of 3.9 encode the names with PyUnicode_AsUTF8, which
-    # fails (an exception set in the target) on lone surrogates: leave those out.
-    skip_bytes = it.usdt
-    script = tmp_path / "hostile.py"
+    # fails (an exception left set in the target: SystemError) on lone
+    # surrogates: a known gap (README), those are left out there.
+    skip_bytes = it.usdt and it.vt < (3, 15)
+    here, there = tmp_path, str(tmp_path)  # host and target paths of the files
+    if it.root:
+        ws = workspace_for(it, _workspace_registry)
+        there = ws.mkdir("hostile")
+        here = ws.host(there)
+    script = here / "hostile.py"
     script.write_text(HOSTILE_WORKLOAD)
-    out = {k: tmp_path / ("out." + k) for k in ("prof", "folded", "svg", "json")}
-    args = [str(script), "200000" if mode == "sample" else "0"] + (["skip"] if skip_bytes else [])
+    out = {k: here / ("out." + k) for k in ("prof", "folded", "svg", "json")}
+    args = [there + "/hostile.py", "200000" if mode == "sample" else "0"] + (["skip"] if skip_bytes else [])
     if mode == "sample":
         opts = ["--sample", "--hz", "999", "--threads", "--lines", "-o", out["prof"],
                 "--folded", out["folded"], "--flamegraph", out["svg"], "--speedscope", out["json"]]
@@ -354,13 +361,14 @@ def test_hostile_names(prof, tmp_path, ident, mode):
         json.loads(out["json"].read_text())
         folded = out["folded"].read_text()
         assert "bidi?evil?" in folded and "esc?[31mRED" in folded, folded[:2000]
-    dump = run(it.cmd(str(Path(__file__).with_name("pstats_dump.py")), str(out["prof"])))
+    shutil.copy(Path(__file__).with_name("pstats_dump.py"), here / "pstats_dump.py")
+    dump = run(it.cmd(there + "/pstats_dump.py", there + "/out.prof"))
     assert dump.returncode == 0, dump.describe()
     entries = json.loads(dump.stdout)["entries"]
     got = {}
     for file, line, name, nc, _, _, _ in entries:
         # (exec() runs each compiled block's <module> once, seen at its def line by USDT)
-        if line >= FIRST_LINE and "/lib/python3" not in file and not file.startswith("<") and \
+        if line >= FIRST_LINE and "/lib/python3" not in file and not file.startswith("<frozen") and \
                 name != "<module>":
             got[line] = got.get(line, 0) + nc
     if mode == "exact":
