@@ -323,9 +323,6 @@ def hostile_expected(skip_bytes):
             if not (skip_bytes and isinstance(fn, bytes))}
 
 
-LONGEST = {}
-
-
 @pytest.mark.parametrize("ident,mode", [("py3.9", "exact"), ("pyenv-py3.12", "exact"),
                                         ("sid-py3.15", "exact"), ("host-py3.11", "sample"),
                                         ("pyenv-py3.12", "sample")])
@@ -375,7 +372,6 @@ def test_hostile_names(prof, tmp_path, _workspace_registry, ident, mode):
         assert got == hostile_expected(skip_bytes), got
     else:
         assert set(got) <= set(hostile_expected(skip_bytes)) and got, got
-    LONGEST["%s-%s" % (ident, mode)] = longest
     print("\nlongest lines (bytes) %s %s: %s" % (ident, mode, longest))
     for k, v in longest.items():
         assert v < HUGE, "%s has a %d-byte line: not bounded" % (k, v)
@@ -482,7 +478,7 @@ def test_garbled_libpython(prof, procs, tmp_path, pristine_libpython, garble, mo
     assert target.wait().returncode == 0
     res = tracer.wait()
     check_clean_failure(res, garble)
-    OUTCOMES.setdefault((mapping, mode), {})[garble] = outcome(res)
+    print("\n%s/%s %s: %s" % (mapping, mode, garble, outcome(res)))  # seen with -s
     if mapping == "exec":
         assert res.returncode == 0, res.describe()
     if res.returncode == 1:
@@ -496,24 +492,12 @@ def test_garbled_libpython(prof, procs, tmp_path, pristine_libpython, garble, mo
     assert mode == "sample" and "most samples could not be read" in res.stderr, res.describe()
 
 
-OUTCOMES = {}
-
-
 def outcome(res):
     if res.returncode:
         return "refused: " + res.stderr.strip()[len("pybpf-prof: "):][:90]
     m = re.search(r"CPython (3\.\d+)", res.stdout)
     return "profiled %s%s" % (m.group(1) if m else "?",
                               ", most samples lost" if "most samples" in res.stderr else "")
-
-
-def test_garbled_outcomes_summary():
-    """Prints what happened to each garbled file (run with -s); fails if none ran."""
-    if not OUTCOMES:
-        pytest.skip("run with the test_garbled_libpython cases")
-    for key, per in sorted(OUTCOMES.items()):
-        for garble, what in sorted(per.items()):
-            print("%s/%s %s: %s" % (key[0], key[1], garble, what))
 
 
 # ---------------------------------------------------------------- (c) library replaced on disk
