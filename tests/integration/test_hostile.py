@@ -633,3 +633,47 @@ def test_patched_debug_offsets(prof, procs, tmp_path, minor, what, mode):
     assert len(lines) == 1 and lines[0].startswith("pybpf-prof: "), res.describe()
     assert re.search(DEBUG_REFUSALS[what], lines[0]), res.describe()
     assert res.stdout == ""
+
+
+# ---------------------------------------------------------------- (a') a mount namespace
+
+@pytest.mark.parametrize("mode", ["exact", "sample"])
+def test_mount_namespace_hides_decoy(prof, procs, tmp_path, mode):
+    """The target runs in its own mount namespace, where a bind mount puts
+    the real libpython 3.12 over the directory that, on the host, holds a
+    decoy (pyenv 3.13's libpython under the same name): /proc/PID/maps names
+    the decoy's host path. The profile is of the mapped 3.12, the decoy is
+    never opened."""
+    it, py = pyenv_interp("3.12")
+    _, py313 = pyenv_interp("3.13")
+    for d in ("bin", "real", "decoy"):
+        (tmp_path / d).mkdir()
+    shutil.copy(py / "bin/python3.12", tmp_path / "bin")
+    shutil.copy(py / (PYENV_LIB % "3.12"), tmp_path / "real/libpython3.12.so.1.0")
+    decoy = tmp_path / "decoy/libpython3.12.so.1.0"
+    shutil.copy(py313 / (PYENV_LIB % "3.13"), decoy)
+    (tmp_path / "counted.py").write_text(LONG_COUNTED if mode == "sample" else COUNTED)
+    env = dict(TARGET_ENV, LD_LIBRARY_PATH=str(tmp_path / "decoy"), PYTHONHOME=str(py))
+    script = 'mount --bind "$1/real" "$1/decoy" && exec "$1/bin/python3.12" "$1/counted.py" wait'
+    target = procs(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                    tmp_path], env=env)
+    target.wait_line("stdout", r"ready$")
+    maps = Path("/proc/%d/maps" % target.pid).read_text()
+    assert "%s\n" % decoy in maps, maps  # the host path of the decoy, as the maps say
+    watch = watch_checked([decoy])
+    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
+    tracer = procs([prof, *opts, "-p", str(target.pid)])
+    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
+    target.write("go\n")
+    target.close_stdin()
+    assert target.wait().returncode == 0
+    res = tracer.wait()
+    events = watch.events()
+    watch.close()
+    assert res.returncode == 0, res.describe()
+    assert "CPython 3.12." in res.stdout, res.describe()
+    if mode == "exact":
+        check_counted(res.stdout, str(tmp_path / "counted.py"))
+    else:
+        assert re.search(r"counted\.py:2\(f\)", res.stdout), res.describe()
+    assert events == [], "the decoy was opened: %r" % events
