@@ -13,12 +13,14 @@
 #include "launch.h"
 #include "offsets.h"
 #include "output.h"
+#include "procstate.h"
 #include "pstats.h"
 #include "runloop.h"
 #include "sample_pstats.h"
 #include "sampledrain.h"
 #include "sampler.h"
 #include "sreport.h"
+#include "testpoint.h"
 #include "threadnames.h"
 
 #define NSEC_PER_SEC 1000000000ull
@@ -38,6 +40,7 @@ struct sampling {
 	struct launch *launch;
 	struct timespec started;
 	double wall_seconds;
+	bool gone_at_start; /* -p: the target exited before it could be watched */
 };
 
 /* --hz, lowered to the kernel's limit on perf sampling rates. */
@@ -87,6 +90,8 @@ static int start(struct sampling *s, struct pybpf_err *err)
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
 	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, false, err);
+	if (s->sm)
+		testpoint("attach");
 	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
 	    sampler__start(s->sm, err))
 		return -1;
@@ -122,7 +127,16 @@ static enum stop_reason run(struct sampling *s)
 	struct runloop r;
 
 	if (runloop_open(&r, s->t.pid, s->o->duration) || runloop_set_tick(&r, period)) {
-		pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid, strerror(errno));
+		int e = errno;
+
+		/* Gone before its pidfd was opened: it exited while we attached. */
+		s->gone_at_start = !s->launch && process_exited(s->t.pid);
+		if (s->gone_at_start)
+			pybpf_warn("cannot sample PID %d: the process exited while pybpf-prof was "
+				   "attaching", s->t.pid);
+		else
+			pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid,
+				   strerror(e));
 		goto out;
 	}
 	runloop_watch(&r, sampler__new_stacks_fd(s->sm));
@@ -189,10 +203,12 @@ static int report(const struct sampling *s, const struct sample_profile *p)
 	const struct pybpf_options *o = s->o;
 	struct sreport_opts ro = { .sort = o->sample_sort, .limit = o->limit, .lines = o->lines,
 				   .threads = o->threads };
-	int ret = 0, e = sreport_print(stdout, p, &ro);
+	int ret = 0, e;
 
-	if (e || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(e ? -e : errno));
+	errno = 0;
+	e = output_print_error(stdout, sreport_print(stdout, p, &ro));
+	if (e) {
+		pybpf_warn("cannot print the report: %s", strerror(e));
 		ret = 1;
 	}
 	ret |= write_file(&output_folded, p, o->folded);
@@ -210,6 +226,7 @@ static int finish(struct sampling *s)
 	int ret = 0;
 
 	sampler__stop(s->sm);
+	testpoint("drain");
 	/* Every stack, those whose notice is still queued or was lost (a full
 	 * ring buffer) included, while the target lives; then the names. */
 	sampler__foreach_stack(s->sm, warm_codes, s);
@@ -242,12 +259,22 @@ static int run_attach(struct sampling *s)
 	struct pybpf_err err = { { 0 } };
 	int ret = 1;
 
-	if (python_target__inspect(s->o->pid, &s->t, &err) || start(s, &err)) {
+	if (python_target__inspect(s->o->pid, &s->t, &err)) {
 		pybpf_warn("%s", err.msg);
 		goto out;
 	}
-	if (run(s) == STOP_ERROR)
+	if (start(s, &err)) {
+		if (process_exited(s->o->pid))
+			err_set(&err, "cannot sample PID %d: the process exited while pybpf-prof was "
+				      "attaching", s->o->pid);
+		pybpf_warn("%s", err.msg);
+		goto out;
+	}
+	if (run(s) == STOP_ERROR) {
+		if (s->gone_at_start)
+			goto out;
 		pybpf_warn("stopping early; printing what was collected");
+	}
 	ret = finish(s);
 out:
 	cleanup(s);
