@@ -44,7 +44,7 @@ import pytest
 
 from conftest import TARGET_ENV, TIMEOUT, interp_checked, pstats_json, workspace_for
 from targetmem import EvalFrame
-from test_cleanup import guardians_of, uprobes_held_by, wait_exit
+from test_cleanup import guardians_of, semaphore_values, uprobes_held_by, wait_exit
 from test_usdt import finish_target, start_target, untraced_attach_output
 
 USDT, EVALFRAME, SAMPLE = "usdt", "evalframe", "sample"
@@ -357,6 +357,9 @@ def fib(n):
 stop = threading.Event()
 started = threading.Barrier(NTHREADS + 1)
 results = [None] * NTHREADS
+done = [0] * NTHREADS  # loops done by each thread
+progress = threading.Condition()
+watched = False  # a "mark" waits: the workers notify it
 def worker(k):
     loops = bad = acc = 0
     started.wait()
@@ -365,13 +368,27 @@ def worker(k):
             bad += 1
         acc = mid(acc) - acc - 1  # acc + 1, through 3 calls
         loops += 1
+        done[k] = loops
+        if watched:
+            with progress:
+                progress.notify_all()
     results[k] = (loops, acc, bad)
 threads = [threading.Thread(target=worker, args=(k,)) for k in range(NTHREADS)]
 for t in threads:
     t.start()
 started.wait()
 print("ready", flush=True)
-sys.stdin.readline()
+# "mark": answers "marked N" (N: 0, 1, ...) once every thread has run 2
+# more loops (so 1 whole one).
+marks = 0
+while sys.stdin.readline() == "mark\\n":
+    want = [n + 2 for n in done]
+    watched = True
+    with progress:
+        progress.wait_for(lambda: all(n >= w for n, w in zip(done, want)))
+    watched = False
+    print("marked %d" % marks, flush=True)
+    marks += 1
 stop.set()
 for t in threads:
     t.join()
@@ -387,10 +404,10 @@ def busy_target(procs, interp, ws, nthreads):
     return target
 
 
-def finish_busy(target, nthreads):
+def finish_busy(target, nthreads, marks=0):
     target.write("stop\n")
     res = target.wait(what="the busy target")
-    want = "ready\n" + "".join("thread %d exact True errors 0\n" % k for k in range(nthreads))
+    want = "ready\n" + "".join("marked %d\n" % n for n in range(marks)) + "".join("thread %d exact True errors 0\n" % k for k in range(nthreads))
     assert res.returncode == 0 and res.stdout == want and res.stderr == "", res.describe()
 
 
@@ -407,17 +424,34 @@ def test_hook_under_load(prof, procs, interp_of, ident):
         tracer.wait_line("stderr", STARTED_RX, what="the tracing line")
         assert hook.value() == hook.default, "round %d: eval_frame is %s while tracing" % (
             n, hook.describe(hook.value()))
+        target.write("mark\n")
+        target.wait_line("stdout", r"marked %d$" % n, what="a whole loop of every thread")
         tracer.send_signal(signal.SIGINT)
         res = tracer.wait(what="pybpf-prof after SIGINT")
         assert res.returncode == 0, res.describe()
-        assert re.search(r"\(mid\)\n", res.stdout), "round %d: mid() not in the report\n%s" % (
+        # A whole loop of each of the 4 threads was traced: mid() 4 times at least.
+        row = re.search(r"^\s*(\d+)(/\d+)?\s.*busy\.py:\d+\(mid\)$", res.stdout, re.M)
+        assert row and int(row.group(1)) >= 4, "round %d: mid() not seen 4 times\n%s" % (
             n, res.describe())
         assert hook.value() == 0, "round %d: eval_frame is %s after detaching" % (
             n, hook.describe(hook.value()))
-    finish_busy(target, 4)
+    finish_busy(target, 4, rounds)
 
 
 # ---------------------------------------------------------------- random SIGKILL
+
+
+KILL_RUN = ("-d", "0.3")  # each run killed, or its own end
+
+
+def kill_phase(tracer):
+    """Where a stopped pybpf-prof was, from what it printed."""
+    tracer._pump(0)
+    if tracer.text("stdout"):
+        return "report"
+    if re.search(STARTED_RX, tracer.text("stderr")):
+        return "run"
+    return "start"
 
 
 def test_random_sigkill(prof, procs, interp_of):
@@ -435,31 +469,51 @@ def test_random_sigkill(prof, procs, interp_of):
     targets = {mode: busy_target(procs, interp, ws, 2) for mode, interp, ws in modes}
     hooks = {mode: EvalFrame(targets[mode].pid, interp.version)
              for mode, interp, ws in modes if mode == EVALFRAME}
-    moments = []
-    for n in range(kills):
+    # One whole run per mode first: its length is the range of the kill moments.
+    lengths = {}
+    for mode, interp, ws in modes:
+        t0 = time.monotonic()
+        res = procs([prof, "-p", str(targets[mode].pid), *KILL_RUN, *MODE_OPTS[mode]],
+                    stdin=False).wait(what="a whole %s run" % mode)
+        lengths[mode] = time.monotonic() - t0
+        assert res.returncode == 0, res.describe()
+    killed, ended, n = [], 0, 0
+    # A run that ends before its moment is not a kill: run on until `kills`
+    # kills (a bound on the runs, should pybpf-prof end too soon each time).
+    while len(killed) < kills and n < 3 * kills:
         mode, interp, ws = modes[n % len(modes)]
+        n += 1
         target = targets[mode]
-        what = "kill %d of %d (seed %d, %s)" % (n + 1, kills, seed, mode)
-        tracer = procs([prof, "-p", str(target.pid), "-d", "1", *MODE_OPTS[mode]], stdin=False)
+        what = "kill %d of %d (seed %d, run %d, %s)" % (len(killed) + 1, kills, seed, n, mode)
+        tracer = procs([prof, "-p", str(target.pid), *KILL_RUN, *MODE_OPTS[mode]], stdin=False)
         # The kill's moment is the stimulus (anywhere from start-up to the
         # report), not a synchronisation: the checks wait on exits.
-        delay = rng.uniform(0.0, 2.0)
+        delay = rng.uniform(0.0, lengths[mode])
         deadline = time.monotonic() + delay
         while tracer.alive() and time.monotonic() < deadline:
             tracer._pump(deadline - time.monotonic())
         if not tracer.alive():
-            moments.append("after exit")
+            res = tracer.wait(what=what)
+            assert res.returncode == 0, res.describe()
+            ended += 1
             continue
         os.kill(tracer.pid, signal.SIGSTOP)  # held still while its holdings are read
         held = Snapshot(tracer.pid)
+        phase = kill_phase(tracer)
         os.kill(tracer.pid, signal.SIGKILL)
         res = tracer.wait(what=what)
-        moments.append("%.2fs" % delay)
-        assert res.returncode == -signal.SIGKILL or res.returncode == 0, res.describe()
+        assert res.returncode == -signal.SIGKILL, res.describe()
+        killed.append("%s/%s@%.2fs" % (mode, phase, delay))
         held.check_gone(what)
+        if mode == USDT:
+            sems = semaphore_values(interp, target.pid)
+            assert set(sems.values()) == {0}, "%s: USDT semaphores left raised: %s" % (what, sems)
         if mode in hooks:
             assert hooks[mode].value() == 0, "%s: eval_frame is %s" % (
                 what, hooks[mode].describe(hooks[mode].value()))
+    assert len(killed) == kills, "only %d kills in %d runs (seed %d)" % (len(killed), n, seed)
     for mode, interp, ws in modes:
         finish_busy(targets[mode], 2)
-    print("random SIGKILL: %d runs, seed %d, killed at %s" % (kills, seed, " ".join(moments)))
+    print("random SIGKILL: %d kills in %d runs (%d ended first), seed %d, whole runs %s: %s" % (
+        len(killed), n, ended, seed, {m: round(t, 2) for m, t in lengths.items()},
+        " ".join(killed)))
