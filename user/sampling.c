@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "allpython.h"
 #include "codecache.h"
@@ -41,6 +42,7 @@ struct sampling {
 	struct timespec started;
 	double wall_seconds;
 	bool gone_at_start; /* -p: the target exited before it could be watched */
+	int mem_fd;         /* the target's memory at the start: tells of an exec */
 };
 
 /* --hz, lowered to the kernel's limit on perf sampling rates. */
@@ -100,6 +102,7 @@ static int start(struct sampling *s, struct pybpf_err *err)
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return -1;
 	}
+	s->mem_fd = process_mem_open(s->t.pid);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	fprintf(stderr, "pybpf-prof: sampling PID %d (CPython %s, %s) in %s mode at %u Hz; %s\n",
 		s->t.pid, s->t.version, s->t.binary, sample_mode_name(s->o->mode), s->hz,
@@ -142,6 +145,12 @@ static enum stop_reason run(struct sampling *s)
 	runloop_watch(&r, sampler__new_stacks_fd(s->sm));
 	refresh(s);
 	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
+		/* Another program's stacks are not the target's: an exec ends the run. */
+		if (process_execed(s->t.pid, s->mem_fd, s->t.runtime_addr)) {
+			pybpf_warn("PID %d exec'ed another program: stopping", s->t.pid);
+			why = STOP_TARGET_EXIT;
+			break;
+		}
 		if (runloop_extra_ready(&r))
 			sampler__consume_new(s->sm, warm_codes, s);
 		if (offcpu && ticks)
@@ -249,6 +258,8 @@ static int finish(struct sampling *s)
 
 static void cleanup(struct sampling *s)
 {
+	if (s->mem_fd >= 0)
+		close(s->mem_fd);
 	sampler__close(s->sm);
 	codecache__free(s->cc);
 	thread_names_free(&s->names);
@@ -318,7 +329,7 @@ static int run_launch(struct sampling *s)
 
 int sampling_run(const struct pybpf_options *o)
 {
-	struct sampling s = { .o = o };
+	struct sampling s = { .o = o, .mem_fd = -1 };
 
 	if (o->all_python)
 		return allpython_run(o);
