@@ -9,6 +9,8 @@ goes away, a full filesystem, and its own SIGKILL (needs root).
   and nothing of it is left: none of the BPF programs, maps and links it
   held (their ids, read from its /proc/PID/fdinfo at the pause), no uprobe
   held by it or its guardian, no guardian.
+- pybpf-prof killed (SIGKILL) at the same three points: the same checks,
+  and the hook is NULL, the target's output that of an untraced run.
 - stdout closed early: the reader takes the report's first line and closes
   the pipe (shrunk to one page, so the rest cannot be buffered in it):
   one line "cannot print the report: Broken pipe", exit 1, -o still written.
@@ -216,6 +218,35 @@ def test_target_killed(prof, procs, interp_of, mode, point):
         assert re.search(r"PID %d\b.*\bexited\b" % target.pid, talk[0]), (
             "the error does not say the target exited\n" + res.describe())
     held.check_gone("its target's death at %s" % point)
+
+
+@pytest.mark.parametrize("mode,point", CASES, ids=["%s-%s" % c for c in CASES])
+def test_profiler_killed_at(prof, procs, interp_of, mode, point):
+    """SIGKILL of pybpf-prof at the pause point: nothing of it stays, the
+    hook is NULL (put back by the guardian, or never written), the target
+    runs on as if untraced."""
+    interp, ws = interp_of(mode)
+    expected = untraced_attach_output(interp, ws, "recursion", 1)
+    target = start_target(procs, interp, ws, "recursion")
+    hook = EvalFrame(target.pid, interp.version) if mode == EVALFRAME else None
+    env = dict(TARGET_ENV, PYBPF_TEST_PAUSE=point)
+    tracer = procs([prof, "-p", str(target.pid), *MODE_OPTS[mode]], env=env, stdin=False)
+    if point == "drain":
+        tracer.wait_line("stderr", STARTED_RX, what="the tracing line")
+        tracer.send_signal(signal.SIGINT)
+    assert wait_stopped(tracer), "pybpf-prof did not pause at %s\n%s" % (point, tracer.describe())
+    held = Snapshot(tracer.pid)
+    os.kill(tracer.pid, signal.SIGKILL)
+    res = tracer.wait(what="pybpf-prof killed at %s" % point)
+    assert res.returncode == -signal.SIGKILL, res.describe()
+    held.check_gone("its SIGKILL at %s" % point)
+    if hook:
+        assert hook.value() == 0, "eval_frame is %s after a SIGKILL at %s" % (
+            hook.describe(hook.value()), point)
+    if mode == USDT:
+        sems = semaphore_values(interp, target.pid)
+        assert set(sems.values()) == {0}, "USDT semaphores left raised: %s" % sems
+    finish_target(target, expected)
 
 
 # ---------------------------------------------------------------- stdout closed early
