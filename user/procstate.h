@@ -16,7 +16,8 @@ bool process_exited(pid_t pid);
  * reads nothing once pid has exec'ed another program or exited. */
 int process_mem_open(pid_t pid);
 /* True if pid, still running, has exec'ed since mem_fd was opened: the
- * mapped address addr reads nothing through it any more. */
+ * mapped address addr reads nothing through it any more, and pid has an
+ * address space (an exiting process has none). */
 bool process_execed(pid_t pid, int mem_fd, uint64_t addr);
 
 #endif
