@@ -39,14 +39,18 @@ import select
 import signal
 import subprocess
 import tempfile
+import shutil
 import threading
 import time
+import types
+from pathlib import Path
 
 import pytest
 
-from conftest import TARGET_ENV, TIMEOUT, interp_checked, pstats_json, workspace_for
+from conftest import TARGET_ENV, TIMEOUT, Interp, interp_checked, pstats_json, workspace_for
 from targetmem import EvalFrame
-from test_cleanup import guardians_of, semaphore_values, uprobes_held_by, wait_exit
+from test_cleanup import (guardians_of, semaphore_values, uprobe_events, uprobes_held_by,
+                          wait_exit)
 from test_usdt import finish_target, start_target, untraced_attach_output
 
 USDT, EVALFRAME, SAMPLE = "usdt", "evalframe", "sample"
@@ -64,6 +68,54 @@ def interp_of(_workspace_registry):
     def get(mode_or_id):
         interp = interp_checked(MODE_INTERP.get(mode_or_id, mode_or_id))
         return interp, workspace_for(interp, _workspace_registry)
+    return get
+
+
+class PrivateInterp(Interp):
+    """An interpreter whose runtime image (its static executable, or its
+    libpython) is a private copy: a file of its own that no other run on
+    the host probes, so every uprobe on it is ours."""
+
+    def __init__(self, base, directory):
+        super().__init__(base.id, base.version, base.python, base.root, base.usdt, base.origin)
+        self.micro = base.micro
+        self.lib_dir = None
+        python = Path(base.python)
+        libpython = python.parent.parent / "lib" / ("libpython%s.so.1.0" % base.version)
+        lib = directory / "lib"
+        lib.mkdir()
+        if libpython.exists():  # shared: the copy comes first (RUNPATH, not RPATH)
+            shutil.copy2(libpython, lib / libpython.name)
+            self.lib_dir = str(lib)
+            self.image = str(lib / libpython.name)
+        else:  # static: a copy beside its stdlib (found from the executable's place)
+            (directory / "bin").mkdir()
+            self.python = str(directory / "bin" / python.name)
+            shutil.copy2(python, self.python)
+            (lib / ("python%s" % base.version)).symlink_to(
+                python.parent.parent / "lib" / ("python%s" % base.version))
+            self.image = self.python
+
+    def cmd(self, *args):
+        argv = super().cmd(*args)
+        return ["env", "LD_LIBRARY_PATH=" + self.lib_dir, *argv] if self.lib_dir else argv
+
+    def uprobes(self):
+        """Every uprobe on the private image, whoever holds it."""
+        return uprobe_events(types.SimpleNamespace(host_binary=self.image))
+
+
+@pytest.fixture(scope="module")
+def private_of(tmp_path_factory, _workspace_registry):
+    """(PrivateInterp, Workspace) of a mode (host interpreters only)."""
+    made = {}
+
+    def get(mode):
+        interp = interp_checked(MODE_INTERP[mode])
+        assert not interp.root, "%s runs in a chroot: no private copy" % interp.id
+        if interp.id not in made:
+            made[interp.id] = PrivateInterp(interp, tmp_path_factory.mktemp("private-" + interp.id))
+        return made[interp.id], workspace_for(interp, _workspace_registry)
     return get
 
 
@@ -185,8 +237,8 @@ CASES = [(USDT, "attach"), (USDT, "drain"), (EVALFRAME, "attach"), (EVALFRAME, "
 
 
 @pytest.mark.parametrize("mode,point", CASES, ids=["%s-%s" % c for c in CASES])
-def test_target_killed(prof, procs, interp_of, mode, point):
-    interp, ws = interp_of(mode)
+def test_target_killed(prof, procs, private_of, mode, point):
+    interp, ws = private_of(mode)
     target = start_target(procs, interp, ws, "recursion")
     env = dict(TARGET_ENV, PYBPF_TEST_PAUSE=point)
     tracer = procs([prof, "-p", str(target.pid), *MODE_OPTS[mode]], env=env, stdin=False)
@@ -218,17 +270,19 @@ def test_target_killed(prof, procs, interp_of, mode, point):
         assert re.search(r"PID %d\b.*\bexited\b" % target.pid, talk[0]), (
             "the error does not say the target exited\n" + res.describe())
     held.check_gone("its target's death at %s" % point)
+    assert interp.uprobes() == [], "uprobes left on %s" % interp.image
 
 
 @pytest.mark.parametrize("mode,point", CASES, ids=["%s-%s" % c for c in CASES])
-def test_profiler_killed_at(prof, procs, interp_of, mode, point):
+def test_profiler_killed_at(prof, procs, private_of, mode, point):
     """SIGKILL of pybpf-prof at the pause point: nothing of it stays, the
     hook is NULL (put back by the guardian, or never written), the target
     runs on as if untraced."""
-    interp, ws = interp_of(mode)
+    interp, ws = private_of(mode)
     expected = untraced_attach_output(interp, ws, "recursion", 1)
     target = start_target(procs, interp, ws, "recursion")
     hook = EvalFrame(target.pid, interp.version) if mode == EVALFRAME else None
+    assert hook is None or hook.image == interp.image, (hook.image, interp.image)
     env = dict(TARGET_ENV, PYBPF_TEST_PAUSE=point)
     tracer = procs([prof, "-p", str(target.pid), *MODE_OPTS[mode]], env=env, stdin=False)
     if point == "drain":
@@ -236,10 +290,13 @@ def test_profiler_killed_at(prof, procs, interp_of, mode, point):
         tracer.send_signal(signal.SIGINT)
     assert wait_stopped(tracer), "pybpf-prof did not pause at %s\n%s" % (point, tracer.describe())
     held = Snapshot(tracer.pid)
+    if point == "hook":  # probes first, then the hook: the check below can fail
+        assert interp.uprobes(), "no uprobe on %s at the hook's write" % interp.image
     os.kill(tracer.pid, signal.SIGKILL)
     res = tracer.wait(what="pybpf-prof killed at %s" % point)
     assert res.returncode == -signal.SIGKILL, res.describe()
     held.check_gone("its SIGKILL at %s" % point)
+    assert interp.uprobes() == [], "uprobes left on %s" % interp.image
     if hook:
         assert hook.value() == 0, "eval_frame is %s after a SIGKILL at %s" % (
             hook.describe(hook.value()), point)
@@ -485,14 +542,14 @@ def kill_phase(tracer):
     return "start"
 
 
-def test_random_sigkill(prof, procs, interp_of):
+def test_random_sigkill(prof, procs, private_of):
     kills = int(os.environ.get("PYBPF_FAULT_KILLS", "50"))
     seed = int(os.environ.get("PYBPF_FAULT_SEED", str(random.SystemRandom().randrange(1 << 30))))
     rng = random.Random(seed)
     modes = []
     for mode in (USDT, EVALFRAME, SAMPLE):
         try:
-            modes.append((mode, *interp_of(mode)))
+            modes.append((mode, *private_of(mode)))
         except pytest.skip.Exception as exc:
             print("random SIGKILL: no %s runs: %s" % (mode, exc))
     if not modes:
@@ -508,7 +565,7 @@ def test_random_sigkill(prof, procs, interp_of):
                     stdin=False).wait(what="a whole %s run" % mode)
         lengths[mode] = time.monotonic() - t0
         assert res.returncode == 0, res.describe()
-    killed, ended, n = [], 0, 0
+    killed, ended, n, probed = [], 0, 0, 0
     # A run that ends before its moment is not a kill: run on until `kills`
     # kills (a bound on the runs, should pybpf-prof end too soon each time).
     while len(killed) < kills and n < 3 * kills:
@@ -531,11 +588,13 @@ def test_random_sigkill(prof, procs, interp_of):
         os.kill(tracer.pid, signal.SIGSTOP)  # held still while its holdings are read
         held = Snapshot(tracer.pid)
         phase = kill_phase(tracer)
+        probed += bool(interp.uprobes())
         os.kill(tracer.pid, signal.SIGKILL)
         res = tracer.wait(what=what)
         assert res.returncode == -signal.SIGKILL, res.describe()
         killed.append("%s/%s@%.2fs" % (mode, phase, delay))
         held.check_gone(what)
+        assert interp.uprobes() == [], "%s: uprobes left on %s" % (what, interp.image)
         if mode == USDT:
             sems = semaphore_values(interp, target.pid)
             assert set(sems.values()) == {0}, "%s: USDT semaphores left raised: %s" % (what, sems)
@@ -545,6 +604,6 @@ def test_random_sigkill(prof, procs, interp_of):
     assert len(killed) == kills, "only %d kills in %d runs (seed %d)" % (len(killed), n, seed)
     for mode, interp, ws in modes:
         finish_busy(targets[mode], 2)
-    print("random SIGKILL: %d kills in %d runs (%d ended first), seed %d, whole runs %s: %s" % (
-        len(killed), n, ended, seed, {m: round(t, 2) for m, t in lengths.items()},
-        " ".join(killed)))
+    print("random SIGKILL: %d kills in %d runs (%d ended first), %d with uprobes live, seed %d, "
+          "whole runs %s: %s" % (len(killed), n, ended, probed, seed,
+                                 {m: round(t, 2) for m, t in lengths.items()}, " ".join(killed)))
