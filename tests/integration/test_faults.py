@@ -226,10 +226,10 @@ def wait_stopped(proc):
 # ---------------------------------------------------------------- the target killed
 
 
-def exited_line(stderr, pid):
-    lines = [l for l in stderr.splitlines() if l.startswith("pybpf-prof: ")
-             and not re.match(STARTED_RX, l) and "known gap" not in l]
-    return lines
+def error_lines(stderr):
+    """pybpf-prof's lines on stderr but the start line and known-gap notes."""
+    return [l for l in stderr.splitlines() if l.startswith("pybpf-prof: ")
+            and not re.match(STARTED_RX, l) and "known gap" not in l]
 
 
 CASES = [(USDT, "attach"), (USDT, "drain"), (EVALFRAME, "attach"), (EVALFRAME, "hook"),
@@ -253,7 +253,7 @@ def test_target_killed(prof, procs, private_of, mode, point):
     target.kill()
     os.kill(tracer.pid, signal.SIGCONT)
     res = tracer.wait(what="pybpf-prof resumed after its target's death")
-    talk = exited_line(res.stderr, target.pid)
+    talk = error_lines(res.stderr)
     if point == "drain":
         # Everything was collected before the death: the report, or one
         # line saying what could not be read from the dead target.
@@ -370,7 +370,7 @@ def test_stdout_closed_early(prof, procs, interp_of, mode):
     stdout.close()
     res = tracer.wait(what="pybpf-prof after its reader left")
     assert res.returncode == 1, res.describe()
-    talk = [l for l in res.stderr.splitlines() if not re.match(STARTED_RX, l)]
+    talk = error_lines(res.stderr)
     assert talk == ["pybpf-prof: cannot print the report: Broken pipe"], res.describe()
     # -o is written whole all the same: every function the report has.
     written = set(re.findall(r"\((f\d+)\)", json.dumps(pstats_json(interp, ws, out))))
@@ -418,9 +418,14 @@ def test_full_filesystem(prof, procs, interp_of, full_fs, mode):
     tracer.send_signal(signal.SIGINT)
     res = tracer.wait(what="pybpf-prof writing to a full filesystem")
     assert res.returncode == 1, res.describe()
-    assert res.stdout.startswith("Profile of PID" if mode == USDT else "Sampled profile of PID"), (
-        res.describe())
-    talk = [l for l in res.stderr.splitlines() if not re.match(STARTED_RX, l)]
+    # The report is printed whole all the same.
+    if mode == USDT:
+        shown = set(re.findall(r"\((f\d+)\)$", res.stdout, re.M))
+        assert res.stdout.startswith("Profile of PID") and len(shown) == 400, res.describe()
+    else:
+        assert res.stdout.startswith("Sampled profile of PID") and "Hot spots" in res.stdout, (
+            res.describe())
+    talk = error_lines(res.stderr)
     for opt, name in FILE_OPTS[mode].items():
         path = os.path.join(full_fs, name)
         said = [l for l in talk if path in l]
