@@ -26,8 +26,10 @@ goes away, a full filesystem, and its own SIGKILL (needs root).
   put the hook back to NULL, and the target runs on with exact output.
 
 "Ours" is told apart from other pybpf-prof runs on the host by identity,
-not by name: the object ids the killed process held, the uprobes held by
-its PIDs, and libbpf's tracefs event names, which carry its PID.
+not by name: the BPF object ids the process held (awaited gone: the kernel
+frees them in deferred work), the uprobes held by its PIDs, libbpf's tracefs
+event names, which carry its PID, and, in the kill tests, every uprobe on
+the target's runtime image, a private copy of it (PrivateInterp).
 """
 
 import fcntl
@@ -38,8 +40,8 @@ import re
 import select
 import signal
 import subprocess
-import tempfile
 import shutil
+import tempfile
 import threading
 import time
 import types
