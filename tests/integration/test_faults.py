@@ -564,13 +564,16 @@ def test_random_sigkill(prof, procs, private_of):
     targets = {mode: busy_target(procs, interp, ws, 2) for mode, interp, ws in modes}
     hooks = {mode: EvalFrame(targets[mode].pid, interp.version)
              for mode, interp, ws in modes if mode == EVALFRAME}
-    # One whole run per mode first: its length is the range of the kill moments.
-    lengths = {}
+    # One whole run per mode first: its length, and that of its part after
+    # the start line, are the ranges of the kill moments.
+    lengths, traced = {}, {}
     for mode, interp, ws in modes:
         t0 = time.monotonic()
-        res = procs([prof, "-p", str(targets[mode].pid), *KILL_RUN, *MODE_OPTS[mode]],
-                    stdin=False).wait(what="a whole %s run" % mode)
-        lengths[mode] = time.monotonic() - t0
+        run = procs([prof, "-p", str(targets[mode].pid), *KILL_RUN, *MODE_OPTS[mode]], stdin=False)
+        run.wait_line("stderr", STARTED_RX, what="the start line of a whole %s run" % mode)
+        t1 = time.monotonic()
+        res = run.wait(what="a whole %s run" % mode)
+        lengths[mode], traced[mode] = time.monotonic() - t0, time.monotonic() - t1
         assert res.returncode == 0, res.describe()
     killed, ended, n, probed = [], 0, 0, 0
     # A run that ends before its moment is not a kill: run on until `kills`
@@ -581,9 +584,16 @@ def test_random_sigkill(prof, procs, private_of):
         target = targets[mode]
         what = "kill %d of %d (seed %d, run %d, %s)" % (len(killed) + 1, kills, seed, n, mode)
         tracer = procs([prof, "-p", str(target.pid), *KILL_RUN, *MODE_OPTS[mode]], stdin=False)
-        # The kill's moment is the stimulus (anywhere from start-up to the
-        # report), not a synchronisation: the checks wait on exits.
-        delay = rng.uniform(0.0, lengths[mode])
+        # The kill's moment is the stimulus, not a synchronisation (the
+        # checks wait on exits): anywhere in the run, or, every other time,
+        # anywhere after its start line (probes live, hook set: start-up is
+        # most of a run).
+        after_start = rng.random() < 0.5
+        if after_start:
+            tracer.wait_line("stderr", STARTED_RX, what="the start line")
+            delay = rng.uniform(0.0, traced[mode])
+        else:
+            delay = rng.uniform(0.0, lengths[mode])
         deadline = time.monotonic() + delay
         while tracer.alive() and time.monotonic() < deadline:
             tracer._pump(deadline - time.monotonic())
@@ -599,7 +609,7 @@ def test_random_sigkill(prof, procs, private_of):
         os.kill(tracer.pid, signal.SIGKILL)
         res = tracer.wait(what=what)
         assert res.returncode == -signal.SIGKILL, res.describe()
-        killed.append("%s/%s@%.2fs" % (mode, phase, delay))
+        killed.append("%s/%s@%s%.2fs" % (mode, phase, "start+" if after_start else "", delay))
         held.check_gone(what)
         assert interp.uprobes() == [], "%s: uprobes left on %s" % (what, interp.image)
         if mode == USDT:
@@ -611,6 +621,7 @@ def test_random_sigkill(prof, procs, private_of):
     assert len(killed) == kills, "only %d kills in %d runs (seed %d)" % (len(killed), n, seed)
     for mode, interp, ws in modes:
         finish_busy(targets[mode], 2)
-    print("random SIGKILL: %d kills in %d runs (%d ended first), %d with uprobes live, seed %d, "
+    print("random SIGKILL (mode/phase@moment): %d kills in %d runs (%d ended first), "
+          "%d with uprobes live, seed %d, "
           "whole runs %s: %s" % (len(killed), n, ended, probed, seed,
                                  {m: round(t, 2) for m, t in lengths.items()}, " ".join(killed)))
