@@ -13,6 +13,7 @@
 
 #include "freeze.h"
 #include "offsets.h"
+#include "testpoint.h"
 
 #define GET_EVAL_FRAME "_PyInterpreterState_GetEvalFrameFunc"
 #define EVAL_DEFAULT "_PyEval_EvalFrameDefault"
@@ -380,6 +381,7 @@ int evalhook__install(const struct python_target *t, struct evalhook *h, struct 
 			ret == -ECHILD ? "it exited at once" : strerror(-ret));
 		goto out;
 	}
+	testpoint("hook");
 	ret = write_still(h->pid, h->mem_fd, h->field, h->value);
 	if (ret) {
 		guardian_stop(h);

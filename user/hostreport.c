@@ -363,6 +363,6 @@ int hostreport_print(FILE *out, const struct host_run *run, const struct hostrep
 	if (!err)
 		err = print_refusals(out, run);
 	if (!err && ferror(out))
-		err = -EIO;
+		err = errno > 0 ? -errno : -EIO; /* that of the failed write (callers zero errno) */
 	return err;
 }

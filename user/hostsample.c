@@ -293,10 +293,12 @@ static int sample_report(void *ep, const struct host_run *run)
 			    .threads = o->threads },
 		.limit = o->limit,
 	};
-	int ret = 0, err = hostreport_print(stdout, run, &ro);
+	int ret = 0, err;
 
-	if (err || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(err ? -err : errno));
+	errno = 0;
+	err = output_print_error(stdout, hostreport_print(stdout, run, &ro));
+	if (err) {
+		pybpf_warn("cannot print the report: %s", strerror(err));
 		ret = 1;
 	}
 	ret |= write_samples(run, &output_folded, o->folded);

@@ -16,6 +16,7 @@
 #include "hostfiles.h"
 #include "hostreport.h"
 #include "offsets.h"
+#include "output.h"
 #include "tracer.h"
 
 #define NSEC_PER_SEC 1000000000ull
@@ -321,10 +322,12 @@ static int trace_report(void *ep, const struct host_run *run)
 	struct trace_engine *e = ep;
 	const struct pybpf_options *o = e->o;
 	struct hostreport_opts ro = { .sort = o->sort, .limit = o->limit, .latency = o->latency };
-	int ret = 0, err = hostreport_print(stdout, run, &ro);
+	int ret = 0, err;
 
-	if (err || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(err ? -err : errno));
+	errno = 0;
+	err = output_print_error(stdout, hostreport_print(stdout, run, &ro));
+	if (err) {
+		pybpf_warn("cannot print the report: %s", strerror(err));
 		ret = 1;
 	}
 	if (o->output && hostfiles_write_pstats(run, o->output))

@@ -19,12 +19,15 @@
 #include "log.h"
 #include "offsets.h"
 #include "options.h"
+#include "output.h"
 #include "pybpf.h"
+#include "procstate.h"
 #include "pstats.h"
 #include "report.h"
 #include "runloop.h"
 #include "sampling.h"
 #include "target.h"
+#include "testpoint.h"
 #include "tracer.h"
 
 struct session {
@@ -126,6 +129,7 @@ static int start_tracing(struct session *s, struct pybpf_err *err)
 		err_set(err, "cannot watch PID %d's forks: %s", s->t.pid, strerror(errno));
 		return -1;
 	}
+	testpoint("attach");
 	if (attach_probes(s, err) || set_hook(s, err))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -203,7 +207,7 @@ static int finish(struct session *s)
 	struct pybpf_profile p;
 	struct pybpf_err err = { { 0 } };
 	struct timespec now;
-	int ret = 0;
+	int ret = 0, e;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	profile_init(&p);
@@ -218,17 +222,21 @@ static int finish(struct session *s)
 	snprintf(p.build, sizeof(p.build), "%s", s->t.shared ? "shared" : "static");
 	snprintf(p.known_gap, sizeof(p.known_gap), "%s", s->known_gap);
 	p.wall_seconds = seconds_since(&s->started, &now);
+	testpoint("drain");
 	if (tracer__drain(s->tr, s->t.pid, &p, &err)) {
 		pybpf_warn("%s; printing what was read", err.msg);
 		ret = 1;
 	}
 	report_warn_unread(&p);
-	if (report_print(stdout, &p, s->o->sort, s->o->limit, s->o->latency) || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(errno));
+	errno = 0;
+	e = output_print_error(stdout, report_print(stdout, &p, s->o->sort, s->o->limit,
+						     s->o->latency));
+	if (e) {
+		pybpf_warn("cannot print the report: %s", strerror(e));
 		ret = 1;
 	}
 	if (s->o->output) {
-		int e = pstats_write_file(&p, s->o->output);
+		e = pstats_write_file(&p, s->o->output);
 		if (e) {
 			pybpf_warn("cannot write %s: %s", s->o->output, strerror(-e));
 			ret = 1;
@@ -238,14 +246,28 @@ static int finish(struct session *s)
 	return ret;
 }
 
+/* The error of a failed start; the target's exit when that was its cause. */
+static void warn_start_failed(pid_t pid, const struct pybpf_err *err)
+{
+	if (process_exited(pid))
+		pybpf_warn("cannot trace PID %d: the process exited while pybpf-prof was attaching",
+			   pid);
+	else
+		pybpf_warn("%s", err->msg);
+}
+
 static int run_attach(const struct pybpf_options *o)
 {
 	struct session s = { .o = o };
 	struct pybpf_err err = { { 0 } };
 	int ret = 1;
 
-	if (python_target__inspect(o->pid, &s.t, &err) || start_tracing(&s, &err)) {
+	if (python_target__inspect(o->pid, &s.t, &err)) {
 		pybpf_warn("%s", err.msg);
+		goto out;
+	}
+	if (start_tracing(&s, &err)) {
+		warn_start_failed(o->pid, &err);
 		stop_tracing(&s);
 		goto out;
 	}

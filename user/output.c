@@ -22,6 +22,24 @@ static int stdio_error(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
+int output_stream_error(FILE *f)
+{
+	if (fflush(f) == 0 && !ferror(f))
+		return 0;
+	return stdio_error();
+}
+
+int output_print_error(FILE *f, int print_err)
+{
+	int e = output_stream_error(f);
+
+	if (e)
+		return -e;
+	if (print_err)
+		return print_err < -1 ? -print_err : EIO;
+	return 0;
+}
+
 void sink_put(struct sink *out, const char *s)
 {
 	if (out->err)

@@ -28,6 +28,16 @@ struct sink {
 void sink_put(struct sink *out, const char *s);
 void sink_putc(struct sink *out, char c);
 
+/* After writing to f with stdio (errno set to 0 before the first write):
+ * 0 if all of it reached f, else -errno of the failed write (stdio keeps
+ * only a flag; the errno of its failed write() is still there), -EIO if
+ * stdio left none. Flushes f. */
+int output_stream_error(FILE *f);
+
+/* The error of printing a report to f: the stream's (output_stream_error),
+ * else print_err (a negative errno, or -1 for EIO); positive, or 0. */
+int output_print_error(FILE *f, int print_err);
+
 /* Writes the whole file to f: 0, or -errno. */
 typedef int (*output_write_fn)(FILE *f, const void *arg);
 

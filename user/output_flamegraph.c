@@ -807,7 +807,10 @@ static int flamegraph_write(FILE *f, const struct sample_profile *p)
 {
 	struct fg_view v = { 0 };
 	struct fg_tree t;
-	int height, err = tree_build(&t, p);
+	int height, err;
+
+	errno = 0;
+	err = tree_build(&t, p);
 
 	if (!err)
 		err = view_plan(&v, &t);
@@ -827,8 +830,8 @@ static int flamegraph_write(FILE *f, const struct sample_profile *p)
 		put_footer(f, height);
 	tree_free(&t);
 	free(v.label);
-	if (!err && (fflush(f) || ferror(f)))
-		err = -EIO;
+	if (!err)
+		err = output_stream_error(f);
 	return err;
 }
 

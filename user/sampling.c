@@ -7,18 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "allpython.h"
 #include "codecache.h"
 #include "launch.h"
 #include "offsets.h"
 #include "output.h"
+#include "procstate.h"
 #include "pstats.h"
 #include "runloop.h"
 #include "sample_pstats.h"
 #include "sampledrain.h"
 #include "sampler.h"
 #include "sreport.h"
+#include "testpoint.h"
 #include "threadnames.h"
 
 #define NSEC_PER_SEC 1000000000ull
@@ -38,6 +41,8 @@ struct sampling {
 	struct launch *launch;
 	struct timespec started;
 	double wall_seconds;
+	bool gone_at_start; /* -p: the target exited before it could be watched */
+	int mem_fd;         /* the target's memory at the start: tells of an exec */
 };
 
 /* --hz, lowered to the kernel's limit on perf sampling rates. */
@@ -87,6 +92,8 @@ static int start(struct sampling *s, struct pybpf_err *err)
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
 	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, false, err);
+	if (s->sm)
+		testpoint("attach");
 	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
 	    sampler__start(s->sm, err))
 		return -1;
@@ -95,6 +102,7 @@ static int start(struct sampling *s, struct pybpf_err *err)
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
 		return -1;
 	}
+	s->mem_fd = process_mem_open(s->t.pid);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	pybpf_warn("sampling PID %d (CPython %s, %s) in %s mode at %u Hz; %s",
 		s->t.pid, s->t.version, s->t.binary, sample_mode_name(s->o->mode), s->hz,
@@ -122,12 +130,27 @@ static enum stop_reason run(struct sampling *s)
 	struct runloop r;
 
 	if (runloop_open(&r, s->t.pid, s->o->duration) || runloop_set_tick(&r, period)) {
-		pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid, strerror(errno));
+		int e = errno;
+
+		/* Gone before its pidfd was opened: it exited while we attached. */
+		s->gone_at_start = !s->launch && process_exited(s->t.pid);
+		if (s->gone_at_start)
+			pybpf_warn("cannot sample PID %d: the process exited while pybpf-prof was "
+				   "attaching", s->t.pid);
+		else
+			pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid,
+				   strerror(e));
 		goto out;
 	}
 	runloop_watch(&r, sampler__new_stacks_fd(s->sm));
 	refresh(s);
 	while ((why = runloop_wait(&r, &ticks)) == STOP_NONE) {
+		/* Another program's stacks are not the target's: an exec ends the run. */
+		if (process_execed(s->t.pid, s->mem_fd, s->t.runtime_addr)) {
+			pybpf_warn("PID %d exec'ed another program: stopping", s->t.pid);
+			why = STOP_TARGET_EXIT;
+			break;
+		}
 		if (runloop_extra_ready(&r))
 			sampler__consume_new(s->sm, warm_codes, s);
 		if (offcpu && ticks)
@@ -189,10 +212,12 @@ static int report(const struct sampling *s, const struct sample_profile *p)
 	const struct pybpf_options *o = s->o;
 	struct sreport_opts ro = { .sort = o->sample_sort, .limit = o->limit, .lines = o->lines,
 				   .threads = o->threads };
-	int ret = 0, e = sreport_print(stdout, p, &ro);
+	int ret = 0, e;
 
-	if (e || fflush(stdout)) {
-		pybpf_warn("cannot print the report: %s", strerror(e ? -e : errno));
+	errno = 0;
+	e = output_print_error(stdout, sreport_print(stdout, p, &ro));
+	if (e) {
+		pybpf_warn("cannot print the report: %s", strerror(e));
 		ret = 1;
 	}
 	ret |= write_file(&output_folded, p, o->folded);
@@ -220,6 +245,7 @@ static int finish(struct sampling *s)
 	int ret = 0;
 
 	sampler__stop(s->sm);
+	testpoint("drain");
 	/* Every stack, those whose notice is still queued or was lost (a full
 	 * ring buffer) included, while the target lives; then the names. */
 	sampler__foreach_stack(s->sm, warm_codes, s);
@@ -243,6 +269,8 @@ static int finish(struct sampling *s)
 
 static void cleanup(struct sampling *s)
 {
+	if (s->mem_fd >= 0)
+		close(s->mem_fd);
 	sampler__close(s->sm);
 	codecache__free(s->cc);
 	thread_names_free(&s->names);
@@ -253,12 +281,22 @@ static int run_attach(struct sampling *s)
 	struct pybpf_err err = { { 0 } };
 	int ret = 1;
 
-	if (python_target__inspect(s->o->pid, &s->t, &err) || start(s, &err)) {
+	if (python_target__inspect(s->o->pid, &s->t, &err)) {
 		pybpf_warn("%s", err.msg);
 		goto out;
 	}
-	if (run(s) == STOP_ERROR)
+	if (start(s, &err)) {
+		if (process_exited(s->o->pid))
+			err_set(&err, "cannot sample PID %d: the process exited while pybpf-prof was "
+				      "attaching", s->o->pid);
+		pybpf_warn("%s", err.msg);
+		goto out;
+	}
+	if (run(s) == STOP_ERROR) {
+		if (s->gone_at_start)
+			goto out;
 		pybpf_warn("stopping early; printing what was collected");
+	}
 	ret = finish(s);
 out:
 	cleanup(s);
@@ -302,7 +340,7 @@ static int run_launch(struct sampling *s)
 
 int sampling_run(const struct pybpf_options *o)
 {
-	struct sampling s = { .o = o };
+	struct sampling s = { .o = o, .mem_fd = -1 };
 
 	if (o->all_python)
 		return allpython_run(o);

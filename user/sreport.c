@@ -733,6 +733,6 @@ int sreport_print(FILE *out, const struct sample_profile *p, const struct srepor
 	grouping_free(&c.funcs);
 	grouping_free(&c.lines);
 	if (!err && ferror(out))
-		err = -EIO;
+		err = errno > 0 ? -errno : -EIO; /* that of the failed write (callers zero errno) */
 	return err;
 }

@@ -4,8 +4,9 @@ A fork of a process with the eval-frame hook set (3.11+) holds a copy of
 the hook: pybpf-prof -p does not trace the child, so it puts the child's
 copy back to NULL at once, and says so at the end; after the run both
 parent and child have NULL (read from outside, targetmem.py) and run on.
-An exec of the traced process ends the run by itself, with one line that
-says why, exit status 0, and the new program runs on unharmed."""
+An exec of the traced (or, with --sample, sampled) process ends the run by
+itself, with one line that says why, exit status 0, and the new program
+runs on unharmed."""
 
 import signal
 
@@ -87,6 +88,24 @@ def test_exec_ends_the_run(interp, ws, prof, procs):
     assert res.returncode == 0, res.describe()
     assert "PID %d exec'ed another program: stopping" % target.pid in res.stderr, res.describe()
     assert res.stdout.startswith("Profile of PID %d" % target.pid), res.describe()
+    target.write("x\n")
+    target.wait_line("stdout", r"new program 45$", what="the new program's output")
+    assert target.wait().returncode == 0
+
+
+@pytest.mark.interps("all", versions=("3.9", "3.12", "3.14"))
+def test_exec_ends_the_sampling(interp, ws, prof, procs):
+    """--sample -p: the exec is seen (the target's old memory reads nothing
+    any more) and ends the run as for tracing, not sampling another program."""
+    target = procs(interp.cmd(write_script(ws, "execer.py", EXECER)))
+    target.wait_line("stdout", r"ready$", what="the target's readiness")
+    p = procs([prof, "--sample", "-p", str(target.pid)])
+    p.wait_line("stderr", r"pybpf-prof: sampling PID", what="the sampling line")
+    target.write("go\n")
+    res = p.wait(what="pybpf-prof --sample after the target's exec")
+    assert res.returncode == 0, res.describe()
+    assert "PID %d exec'ed another program: stopping" % target.pid in res.stderr, res.describe()
+    assert res.stdout.startswith("Sampled profile of PID %d" % target.pid), res.describe()
     target.write("x\n")
     target.wait_line("stdout", r"new program 45$", what="the new program's output")
     assert target.wait().returncode == 0

@@ -12,6 +12,7 @@
 
 #include "testutil.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,6 +457,23 @@ static void test_empty_profile(void **state)
 	check_xml_and_remove(path);
 }
 
+/* A full disk is said as such (ENOSPC), not as a generic I/O error. */
+static void test_stream_error(void **state)
+{
+	struct sample_profile p;
+	FILE *f = fopen("/dev/full", "w");
+
+	(void)state;
+	if (!f)
+		skip();
+	sample_profile_init(&p);
+	header(&p);
+	errno = 0;
+	assert_int_equal(output_flamegraph.write(f, &p), -ENOSPC);
+	fclose(f);
+	sample_profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_depth_capped),
 		cmocka_unit_test(test_rectangles_capped),
 		cmocka_unit_test(test_empty_profile),
+		cmocka_unit_test(test_stream_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

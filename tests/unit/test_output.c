@@ -168,6 +168,24 @@ static void test_folded_stream_error(void **state)
 	sample_profile_free(&p);
 }
 
+/* The error of a report printed to a stream: the stream's own first. */
+static void test_print_error(void **state)
+{
+	FILE *f = fopen("/dev/full", "w");
+
+	(void)state;
+	assert_int_equal(output_print_error(stdout, 0), 0);
+	assert_int_equal(output_print_error(stdout, -ENOMEM), ENOMEM);
+	assert_int_equal(output_print_error(stdout, -1), EIO);
+	if (!f)
+		skip();
+	errno = 0;
+	fputs("buffered until the flush", f);
+	assert_int_equal(output_stream_error(f), -ENOSPC);
+	assert_int_equal(output_print_error(f, -1), ENOSPC); /* the stream's cause wins */
+	fclose(f);
+}
+
 /* ---- speedscope ---- */
 
 /* Loads the file as JSON and compares it with what build_small must give. */
@@ -408,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_folded_counts_sum),
 		cmocka_unit_test(test_folded_empty),
 		cmocka_unit_test(test_folded_stream_error),
+		cmocka_unit_test(test_print_error),
 		cmocka_unit_test(test_speedscope_json),
 		cmocka_unit_test(test_speedscope_escapes),
 		cmocka_unit_test(test_speedscope_empty),

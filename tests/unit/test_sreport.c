@@ -644,6 +644,25 @@ static void test_empty_profile(void **state)
 	sample_profile_free(&p);
 }
 
+/* A stream that fails gives its own error (/dev/full: ENOSPC). */
+static void test_stream_error(void **state)
+{
+	struct sreport_opts o = { .sort = SREPORT_SORT_TOTTIME, .limit = -1 };
+	struct sample_profile p;
+	FILE *f = fopen("/dev/full", "w");
+
+	(void)state;
+	if (!f)
+		skip();
+	setvbuf(f, NULL, _IONBF, 0);
+	header(&p, SAMPLE_MODE_WALL, 99);
+	thread(&p, 1, "t");
+	errno = 0;
+	assert_int_equal(sreport_print(f, &p, &o), -ENOSPC);
+	fclose(f);
+	sample_profile_free(&p);
+}
+
 /* At most five hot spots, by own samples, ties in label order. */
 static void test_hot_spot_top_five(void **state)
 {
@@ -773,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_wall_without_offcpu),
 		cmocka_unit_test(test_losses_line),
 		cmocka_unit_test(test_empty_profile),
+		cmocka_unit_test(test_stream_error),
 		cmocka_unit_test(test_hot_spot_top_five),
 		cmocka_unit_test(test_hot_spot_line_and_caller),
 		cmocka_unit_test(test_escaping),

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Whether a process is still there, for telling "the target exited under
+ * us" apart from other failures (the error then says so). */
+#ifndef PYBPF_PROCSTATE_H
+#define PYBPF_PROCSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* True if pid has exited: reaped (no such process) or a zombie (its pidfd
+ * is readable). False while it runs, or if that cannot be told. */
+bool process_exited(pid_t pid);
+
+/* A read-only handle on pid's memory as it is now (its mm), or -1: it
+ * reads nothing once pid has exec'ed another program or exited. */
+int process_mem_open(pid_t pid);
+/* True if pid, still running, has exec'ed since mem_fd was opened: the
+ * mapped address addr reads nothing through it any more, and pid has an
+ * address space (an exiting process has none). */
+bool process_execed(pid_t pid, int mem_fd, uint64_t addr);
+
+#endif
