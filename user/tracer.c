@@ -19,6 +19,7 @@
 #include "offsets.h"
 #include "pybpf.skel.h"
 #include "strutil.h"
+#include "testlimits.h"
 
 #define EVAL_FRAME_FUNC "_PyEval_EvalFrameDefault"
 #define FRAME_POP_FUNC "_PyEval_FrameClearAndPop"
@@ -108,10 +109,12 @@ struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool 
 	tr->skel->rodata->calls_counted_enabled = count_calls;
 	tr->latency = latency;
 	size_maps(tr, lim ? lim : &default_limits);
+	testlimits_cap_maps(tr->skel->obj);
 	if (pybpf_bpf__load(tr->skel)) {
 		bpfutil_load_failed(err, "BPF programs", errno);
 		goto fail;
 	}
+	testlimits_note_maps(tr->skel->obj);
 	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
 			  "sched_process_exit", err) ||
 	    attach_always(tr->skel->progs.py_sched_switch, &tr->skel->links.py_sched_switch,
