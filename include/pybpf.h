@@ -183,6 +183,8 @@ enum pybpf_loss {
 	/* 3.13: __init__ calls run inline by the specialized class call, which
 	 * bypasses the eval-frame hook: counted when their frame is popped, untimed. */
 	PYBPF_LOSS_UNTIMED_INIT,
+	/* --latency: a call whose duration found no room in the histogram map. */
+	PYBPF_LOSS_LATENCY_FULL,
 	PYBPF_LOSS_NR,
 };
 
