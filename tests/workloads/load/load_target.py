@@ -2,8 +2,11 @@
 
     load_target.py threads N CALLS     N threads, thread i calls its own t_i() CALLS times
     load_target.py functions N CALLS   N distinct generated functions, each called CALLS times
-    load_target.py recursion DEPTH     one recursive function DEPTH calls deep
+    load_target.py recursion DEPTH [1|0]  one recursive function DEPTH calls deep, in a
+                                       thread with a 512 MiB stack (1, default) or the main thread
     load_target.py churn N             N short threads one after another, each calls churn_task()
+    load_target.py mesh N THREADS      m_0..m_{N-1}, each m_i calling every m_j, j > i (N(N-1)/2
+                                       caller/callee pairs), then THREADS threads alive at once
     load_target.py parked N            N threads, thread i blocked inside its own t_i() until
                                        the handshake's line comes (for sampling)
 
@@ -36,12 +39,14 @@ def run_threads(n, calls):
     funcs = generate("t_", n, "<load-threads>")
     start = threading.Event()
     parked = threading.Barrier(n + 1)
+    finished = threading.Barrier(n)  # every thread is alive (and traced) at once
 
     def body(fn):
         parked.wait()
         start.wait()
         for _ in range(calls):
             fn()
+        finished.wait()
 
     threads = [threading.Thread(target=body, args=(f,), name="load-%d" % i)
                for i, f in enumerate(funcs)]
@@ -75,6 +80,36 @@ def run_parked(n):
     print("expected t_* %d 1" % n)
 
 
+def mesh_function(i, n):
+    def m(depth=0):
+        for callee in MESH[i + 1:]:
+            callee(depth + 1)
+    m.__name__ = m.__qualname__ = "m_%d" % i
+    m.__code__ = m.__code__.replace(co_name="m_%d" % i, co_firstlineno=1000 + i)
+    return m
+
+
+MESH = []
+
+
+def run_mesh(n, nthreads):
+    MESH[:] = [mesh_function(i, n) for i in range(n)]
+    alive = threading.Barrier(nthreads)
+
+    def body():
+        MESH[-1]()
+        alive.wait()
+
+    handshake()
+    MESH[0]()
+    threads = [threading.Thread(target=body) for _ in range(nthreads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("expected m_0 1")
+
+
 def run_functions(n, calls):
     funcs = generate("f_", n, "<load-functions>")
     handshake()
@@ -89,9 +124,9 @@ def rec(n):
         rec(n - 1)
 
 
-def run_recursion(depth):
+def run_recursion(depth, in_thread=1):
     sys.setrecursionlimit(depth + 1000)
-    threading.stack_size(512 << 20)  # the C stack of 3.9/3.10's nested evaluations
+    threading.stack_size(512 << 20)  # room for C frames: 3.9/3.10, or any version under a hook
     result = []
 
     def body():
@@ -99,9 +134,12 @@ def run_recursion(depth):
         result.append(depth)
 
     handshake()
-    t = threading.Thread(target=body)
-    t.start()
-    t.join()
+    if in_thread:
+        t = threading.Thread(target=body)
+        t.start()
+        t.join()
+    else:
+        body()  # on the main thread's stack (ulimit -s)
     if result != [depth]:
         sys.exit("recursion %d failed" % depth)
     print("expected rec %d" % depth)
@@ -123,7 +161,7 @@ def run_churn(n):
 def main(argv):
     mode, args = argv[1], [int(a) for a in argv[2:]]
     {"threads": run_threads, "functions": run_functions, "recursion": run_recursion,
-     "churn": run_churn, "parked": run_parked}[mode](*args)
+     "churn": run_churn, "parked": run_parked, "mesh": run_mesh}[mode](*args)
 
 
 if __name__ == "__main__":
