@@ -347,15 +347,17 @@ def test_every_map_full_exact(prof, procs, py, target_of):
 def test_every_map_full_sampled(prof, procs, py, target_of):
     """The same cap with --sample on 20 parked threads: samples lost to the
     full stacks and counts maps are counted in the header, the report is
-    printed, exit 0."""
+    printed, exit 0; --max-threads is said to be ignored with --sample."""
     tgt = procs(py.cmd(target_of(py), "parked", "20"))
     tgt.wait_line("stdout", r"ready \d+$", what="the target's 'ready'")
-    res = procs([prof, "--sample", "-p", str(tgt.pid), "-d", "1"],
+    res = procs([prof, "--sample", "-p", str(tgt.pid), "-d", "1", "--max-threads", "64"],
                 env=env_with(PYBPF_TEST_MAP_ENTRIES="8"), stdin=False).wait(what="pybpf-prof")
     tgt.write("go\n")
     assert tgt.wait(what="the target").returncode == 0
     assert res.returncode == 0, res.describe()
     assert "Sampled profile of PID" in res.stdout, res.describe()
+    assert "--max-threads and --max-functions size exact tracing's maps: ignored with --sample" in (
+        res.stderr), "no word that --max-threads is ignored:\n" + res.stderr
     lost = SAMPLE_LOSS_RX.search(res.stdout)
     assert lost and (int(lost.group(4)) > 0 or int(lost.group(5)) > 0), (
         "no sample lost to a full map:\n" + res.stdout[:3000])
