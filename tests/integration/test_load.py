@@ -9,7 +9,8 @@ that pybpf-prof exits 0. With PYBPF_TEST_PEAK_RSS=1 pybpf-prof prints its
 peak RSS and its BPF maps' memory at exit: each case prints both (pytest -s
 shows them) and checks that the RSS stays bounded.
 
-PYBPF_LOAD_HEAVY=1 adds the heavier variants (recursion 100,000 deep).
+PYBPF_LOAD_HEAVY=1 adds the heavier variants (recursion 100,000 deep, the
+100,000 functions under the eval-frame backend too).
 Known gaps of the eval-frame hook with deep recursion are strict xfails.
 """
 
@@ -34,6 +35,8 @@ SAMPLE_LOSS_RX = re.compile(r"; (\d+) lost: (\d+) no Python thread state, (\d+) 
 MAX_RSS_KB = 256 * 1024
 # Host 3.11 (eval-frame backend) and bullseye 3.9 (usdt).
 EXACT_INTERPS = ("py3.9", "host-py3.11")
+# 100,000 functions: usdt; with PYBPF_LOAD_HEAVY=1 the eval-frame backend too.
+FUNCTION_INTERPS = ("py3.9",) + (("host-py3.11",) if HEAVY else ())
 
 FUNCS_FULL = "calls were not counted: the function map was full"
 LATENCY_FULL = "call durations were left out of the --latency histograms: their map was full"
@@ -190,7 +193,7 @@ def test_thousand_threads_sampled(prof, procs, py, target_of, tmp_path):
 # ---------------------------------------------------------------- 100,000 functions
 
 
-@pytest.mark.parametrize("py", ["py3.9"], indirect=True)
+@pytest.mark.parametrize("py", FUNCTION_INTERPS, indirect=True)
 def test_hundred_thousand_functions_default_limits(prof, procs, py, target_of):
     """100,000 distinct functions, each called once, with the default
     function map (65,536 entries) and --latency: those counted have 1 call
@@ -215,7 +218,7 @@ def test_hundred_thousand_functions_default_limits(prof, procs, py, target_of):
           "full histogram map" % (len(calls), lost, no_hist))
 
 
-@pytest.mark.parametrize("py", ["py3.9"], indirect=True)
+@pytest.mark.parametrize("py", FUNCTION_INTERPS, indirect=True)
 def test_hundred_thousand_functions_raised_limit(prof, procs, py, target_of):
     """The same with --max-functions 131072: all 100,000 counted, no loss."""
     res = launch_run(prof, procs, py, target_of(py), ["functions", "100000", "1"],
