@@ -52,9 +52,13 @@ static const char *field_value(const char *text, const char *field)
 {
 	size_t n = strlen(field);
 
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+	const char *p = text;
+
+	while (p && *p) {
 		if (!strncmp(p, field, n) && p[n] == ':')
 			return p + n + 1;
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
 	}
 	return NULL;
 }

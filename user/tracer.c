@@ -468,19 +468,29 @@ static void names_to_utf8(struct pybpf_names *n)
 	decode_name(n->name, sizeof(n->name), n->name_kind, n->name_len);
 }
 
-/* The profile entry for a function key, named from the names map. */
-static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
+/* The profile entry for a function key, named from the names map (*named
+ * false when the map has no name for it). */
+static long func_index_named(struct tracer *tr, struct pybpf_profile *p,
+			     const struct pybpf_func_key *k, bool *named)
 {
 	struct pybpf_names n;
 	char fallback[64];
 
-	if (bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0)) {
+	*named = !bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0);
+	if (!*named) {
 		snprintf(fallback, sizeof(fallback), "<name at 0x%llx>",
 			 (unsigned long long)k->name_tag);
 		return profile_intern(p, "<unknown>", k->firstlineno, fallback);
 	}
 	names_to_utf8(&n);
 	return profile_intern(p, n.filename, n.firstlineno, n.name);
+}
+
+static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
+{
+	bool named;
+
+	return func_index_named(tr, p, k, &named);
 }
 
 static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
@@ -503,11 +513,11 @@ static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, 
 static int add_func(struct tracer *tr, struct pybpf_profile *p, const void *key,
 		    const struct pybpf_stats *st)
 {
-	struct pybpf_names n;
-	long i = func_index(tr, p, key);
+	bool named;
+	long i = func_index_named(tr, p, key, &named);
 
-	if (bpf_map__lookup_elem(tr->skel->maps.names, key, sizeof(struct pybpf_func_key), &n,
-				 sizeof(n), 0))
+	/* Counted but nameless: the names map was full when it was first met. */
+	if (!named)
 		p->losses.unnamed_funcs++;
 
 	if (i < 0)
