@@ -10,7 +10,7 @@ peak RSS and its BPF maps' memory at exit: each case prints both (pytest -s
 shows them) and checks that the RSS stays bounded.
 
 PYBPF_LOAD_HEAVY=1 adds the heavier variants (recursion 100,000 deep, the
-100,000 functions under the eval-frame backend too).
+100,000 functions and the thread churn under the eval-frame backend too).
 Known gaps of the eval-frame hook with deep recursion are strict xfails.
 """
 
@@ -35,7 +35,7 @@ SAMPLE_LOSS_RX = re.compile(r"; (\d+) lost: (\d+) no Python thread state, (\d+) 
 MAX_RSS_KB = 256 * 1024
 # Host 3.11 (eval-frame backend) and bullseye 3.9 (usdt).
 EXACT_INTERPS = ("py3.9", "host-py3.11")
-# 100,000 functions: usdt; with PYBPF_LOAD_HEAVY=1 the eval-frame backend too.
+# 100,000 functions and thread churn: usdt; with PYBPF_LOAD_HEAVY=1 the eval-frame backend too.
 FUNCTION_INTERPS = ("py3.9",) + (("host-py3.11",) if HEAVY else ())
 
 FUNCS_FULL = "calls were not counted: the function map was full"
@@ -302,7 +302,7 @@ def test_recursion_hundred_thousand(prof, procs, py, target_of):
 # ---------------------------------------------------------------- thread churn
 
 
-@pytest.mark.parametrize("py", ["py3.9"], indirect=True)
+@pytest.mark.parametrize("py", FUNCTION_INTERPS, indirect=True)
 def test_thread_churn(prof, procs, py, target_of):
     """10,000 short threads one after another, with the thread map limited
     to 64 entries: churn_task has exactly 10,000 calls and no call was lost
