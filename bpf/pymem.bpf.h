@@ -110,37 +110,55 @@ static __always_inline __u8 *read_frame_code(const struct pybpf_target *t, __u64
 	return code ? read_block(BLOCK_CODE, code, &t->code_span) : NULL;
 }
 
-/* The PyThreadState of the running thread: kept with its shadow stack and
- * checked against the thread's FS base (= pthread_self() = thread_id). */
-/* The PyThreadState of the thread whose FS base is fsbase: *cache while it
- * still matches, else found on the main interpreter's thread list (and
- * cached). task: as for target_copy. */
-static __always_inline __u64 find_tstate(const struct pybpf_offsets *off, __u64 runtime_addr,
-					 __u64 fsbase, __u64 *cache, struct task_struct *task)
+struct tstate_search {
+	const struct pybpf_offsets *off;
+	__u64 fsbase;
+	__u64 ts;    /* the entry to look at next */
+	__u64 found;
+};
+
+static long tstate_search_step(__u64 i, void *ctx)
 {
+	struct tstate_search *s = ctx;
+
+	if (!s->ts)
+		return 1;
+	if (read_ptr(s->ts + s->off->tstate_thread_id) == s->fsbase) {
+		s->found = s->ts;
+		return 1;
+	}
+	s->ts = read_ptr(s->ts + s->off->tstate_next);
+	return 0;
+}
+
+/* The PyThreadState of the running thread, whose FS base (= pthread_self()
+ * = thread_id) is fsbase: *cache while it still matches, else found on the
+ * main interpreter's thread list (and cached). New threads go to the head of
+ * that list, so in a process with many threads the old ones are far down:
+ * bpf_loop searches up to PYBPF_MAX_THREAD_WALK entries. */
+static __always_inline __u64 find_tstate(const struct pybpf_offsets *off, __u64 runtime_addr,
+					 __u64 fsbase, __u64 *cache)
+{
+	struct tstate_search s = { .off = off, .fsbase = fsbase };
 	__u64 ts = *cache;
 
-	if (ts && read_ptr_in(ts + off->tstate_thread_id, task) == fsbase)
+	if (ts && read_ptr(ts + off->tstate_thread_id) == fsbase)
 		return ts;
-	ts = read_ptr_in(runtime_addr + off->runtime_interp_main, task);
+	ts = read_ptr(runtime_addr + off->runtime_interp_main);
 	if (!ts)
 		return 0;
-	ts = read_ptr_in(ts + off->interp_threads_head, task);
-	for (int i = 0; i < PYBPF_MAX_THREAD_WALK && ts; i++) {
-		if (read_ptr_in(ts + off->tstate_thread_id, task) == fsbase) {
-			*cache = ts;
-			return ts;
-		}
-		ts = read_ptr_in(ts + off->tstate_next, task);
-	}
-	return 0;
+	s.ts = read_ptr(ts + off->interp_threads_head);
+	bpf_loop(PYBPF_MAX_THREAD_WALK, tstate_search_step, &s, 0);
+	if (s.found)
+		*cache = s.found;
+	return s.found;
 }
 
 static __always_inline __u64 current_tstate(const struct pybpf_target *t, struct pybpf_stack *st)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	return find_tstate(&t->off, t->runtime_addr, task->thread.fsbase, &st->tstate, NULL);
+	return find_tstate(&t->off, t->runtime_addr, task->thread.fsbase, &st->tstate);
 }
 
 /* The frame a thread state's frame field leads to: the field itself, or

@@ -299,6 +299,8 @@ static __always_inline void add_latency(const struct pybpf_func_key *key, __u64 
 		slot = PYBPF_HIST_SLOTS - 1;
 	if (h)
 		__sync_fetch_and_add(&h->slot[slot], 1);
+	else
+		count_loss(PYBPF_LOSS_LATENCY_FULL);
 }
 
 /* Closes the call at idx, which ended at `now`. A global function: the
@@ -323,12 +325,16 @@ __noinline int account(struct pybpf_stack *st, __u32 idx, __u64 now)
 		add_call(c, tt, it, f->offcpu, f->flags & PYBPF_FRAME_OUTER);
 	else
 		count_loss(PYBPF_LOSS_FUNCS_FULL);
-	if (latency_enabled)
+	if (c && latency_enabled)
 		add_latency(&f->key, tt);
 	if (idx == 0)
 		return 0;
 	caller = &st->frames[(idx - 1) & (PYBPF_MAX_DEPTH - 1)];
 	caller->subt += tt;
+	/* A call the table has no row for gets no caller/callee row either:
+	 * its caller's callees would add up to more than the table shows. */
+	if (!c)
+		return 0;
 	pk.callee = f->key;
 	pk.caller = caller->key;
 	c = value_of(&pairs, &pk, &zero);

@@ -14,7 +14,7 @@
 #define PYBPF_MAX_LATENCY_FUNCS 16384 /* functions with a --latency histogram */
 #define PYBPF_MAX_TARGETS 1024   /* processes traced at once (--max-processes: up to this) */
 #define PYBPF_DEFAULT_MAX_PROCESSES 256 /* --all-python's default */
-#define PYBPF_MAX_THREAD_WALK 64 /* tstate list entries searched per miss */
+#define PYBPF_MAX_THREAD_WALK 8192 /* tstate list entries searched per miss (bpf_loop) */
 #define PYBPF_FILE_LEN 512
 #define PYBPF_NAME_LEN 128
 #define PYBPF_NAMES_SEEN 512     /* per-CPU cache of functions already known (16 KiB) */
@@ -183,6 +183,8 @@ enum pybpf_loss {
 	/* 3.13: __init__ calls run inline by the specialized class call, which
 	 * bypasses the eval-frame hook: counted when their frame is popped, untimed. */
 	PYBPF_LOSS_UNTIMED_INIT,
+	/* --latency: a call whose duration found no room in the histogram map. */
+	PYBPF_LOSS_LATENCY_FULL,
 	PYBPF_LOSS_NR,
 };
 

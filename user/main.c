@@ -27,6 +27,7 @@
 #include "runloop.h"
 #include "sampling.h"
 #include "target.h"
+#include "testlimits.h"
 #include "testpoint.h"
 #include "tracer.h"
 
@@ -120,9 +121,15 @@ static int attach_probes(struct session *s, struct pybpf_err *err)
 /* Probes first, then the hook: every call the hook diverts is seen. */
 static int start_tracing(struct session *s, struct pybpf_err *err)
 {
+	struct tracer_limits lim = {
+		.processes = PYBPF_MAX_TARGETS,
+		.threads = s->o->max_threads ? s->o->max_threads : PYBPF_MAX_THREADS,
+		.functions = s->o->max_functions ? s->o->max_functions : PYBPF_MAX_FUNCS,
+	};
+
 	if (offsets_for_target(&s->t, &s->off, err) || choose_backend(s, err))
 		return -1;
-	s->tr = tracer__open(NULL, s->o->latency, true, false, err);
+	s->tr = tracer__open(&lim, s->o->latency, true, false, err);
 	if (!s->tr)
 		return -1;
 	if (forkguard_open(&s->forks, s->tr, s->t.pid, &s->hook)) {
@@ -344,12 +351,16 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return PYBPF_EXIT_FAIL;
 	}
+	if (o.sample && (o.max_threads || o.max_functions))
+		pybpf_warn("--max-threads and --max-functions size exact tracing's maps: ignored "
+			   "with --sample (its maps have fixed sizes)");
 	if (o.all_python && !o.sample)
 		ret = allpython_run(&o);
 	else if (o.sample)
 		ret = sampling_run(&o);
 	else
 		ret = o.cmd ? run_launch(&o) : run_attach(&o);
+	testlimits_report(stderr);
 	options_free(&o);
 	return ret;
 }

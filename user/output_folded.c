@@ -52,10 +52,11 @@ static char *folded_clean(const char *s)
 	return out;
 }
 
-/* "NAME-ID", cleaned; NULL on ENOMEM. */
-static char *named_id(const char *name, unsigned long id)
+/* "NAME-ID", cleaned ("FALLBACK-ID" for an empty name, which the thread of
+ * a target that could not be read has); NULL on ENOMEM. */
+static char *named_id(const char *name, const char *fallback, unsigned long id)
 {
-	char *clean = folded_clean(name), *out = NULL;
+	char *clean = folded_clean(name && *name ? name : fallback), *out = NULL;
 
 	if (clean && asprintf(&out, "%s-%lu", clean, id) < 0)
 		out = NULL;
@@ -100,7 +101,7 @@ static int folded_labels(struct folded *fo, const struct sample_profile *p)
 	char *comm = utf8_sanitize(p->comm);
 
 	memset(fo, 0, sizeof(*fo));
-	fo->process = comm ? named_id(comm, (unsigned long)p->pid) : NULL;
+	fo->process = comm ? named_id(comm, "process", (unsigned long)p->pid) : NULL;
 	free(comm);
 	fo->threads = calloc(p->nthreads + 1, sizeof(*fo->threads));
 	fo->frames = calloc(p->nframes + 1, sizeof(*fo->frames));
@@ -109,7 +110,7 @@ static int folded_labels(struct folded *fo, const struct sample_profile *p)
 	for (; fo->nthreads < p->nthreads; fo->nthreads++) {
 		const struct sample_thread *t = &p->threads[fo->nthreads];
 
-		fo->threads[fo->nthreads] = named_id(t->name, t->tid);
+		fo->threads[fo->nthreads] = named_id(t->name, "thread", t->tid);
 		if (!fo->threads[fo->nthreads])
 			return -ENOMEM;
 	}

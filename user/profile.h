@@ -48,6 +48,8 @@ struct pybpf_losses {
 	uint64_t untimed_throws;    /* generator resumes by throw() counted with no time */
 	uint64_t untimed_inits;     /* 3.13 __init__ run inline past the hook: counted, untimed */
 	uint64_t norets_closed;     /* calls past the kernel's pending-return limit, ended late */
+	uint64_t latency_map_full;  /* --latency: durations left out, histogram map full */
+	uint64_t unnamed_funcs;     /* functions counted whose name the names map had no room for */
 };
 
 struct pybpf_profile {

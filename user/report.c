@@ -381,6 +381,14 @@ static const struct {
 	     "hook) was counted with no time: it is in its caller's own time",
 	     "__init__ calls run inline by 3.13's specialized class call (past the eval-frame "
 	     "hook) were counted with no time: it is in their callers' own time"),
+	LOSS(latency_map_full,
+	     "call duration was left out of the --latency histograms: their map was full",
+	     "call durations were left out of the --latency histograms: their map was full"),
+	LOSS(unnamed_funcs,
+	     "function was counted but its name was not kept (the name map was full): "
+	     "shown as <unknown>",
+	     "functions were counted but their names were not kept (the name map was full): "
+	     "shown as <unknown>"),
 #undef LOSS
 };
 

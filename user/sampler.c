@@ -14,6 +14,7 @@
 
 #include "bpfutil.h"
 #include "sampler.skel.h"
+#include "testlimits.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
@@ -125,10 +126,12 @@ struct sampler *sampler__open(enum sample_mode mode, unsigned int hz, bool at_sw
 				  samples_offcpu(mode) && !s->at_switch);
 	bpf_program__set_autoload(s->skel->progs.pys_switch, s->at_switch);
 	bpf_program__set_autoload(s->skel->progs.pys_cpu_sample, samples_cpu(mode));
+	testlimits_cap_maps(s->skel->obj);
 	if (sampler_bpf__load(s->skel)) {
 		bpfutil_load_failed(err, "sampling BPF programs", errno);
 		goto fail;
 	}
+	testlimits_note_maps(s->skel->obj);
 	s->stack_buf = malloc(sizeof(*s->stack_buf));
 	s->new_stacks = ring_buffer__new(bpf_map__fd(s->skel->maps.new_stacks), on_new_stack, s,
 					 NULL);

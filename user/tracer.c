@@ -19,6 +19,7 @@
 #include "offsets.h"
 #include "pybpf.skel.h"
 #include "strutil.h"
+#include "testlimits.h"
 
 #define EVAL_FRAME_FUNC "_PyEval_EvalFrameDefault"
 #define FRAME_POP_FUNC "_PyEval_FrameClearAndPop"
@@ -108,10 +109,12 @@ struct tracer *tracer__open(const struct tracer_limits *lim, bool latency, bool 
 	tr->skel->rodata->calls_counted_enabled = count_calls;
 	tr->latency = latency;
 	size_maps(tr, lim ? lim : &default_limits);
+	testlimits_cap_maps(tr->skel->obj);
 	if (pybpf_bpf__load(tr->skel)) {
 		bpfutil_load_failed(err, "BPF programs", errno);
 		goto fail;
 	}
+	testlimits_note_maps(tr->skel->obj);
 	if (attach_always(tr->skel->progs.py_thread_exit, &tr->skel->links.py_thread_exit,
 			  "sched_process_exit", err) ||
 	    attach_always(tr->skel->progs.py_sched_switch, &tr->skel->links.py_sched_switch,
@@ -366,34 +369,54 @@ void tracer__detach(struct tracer *tr)
 	tr->nlinks = 0;
 }
 
-/* Adds one closed call into a per-CPU map's CPU 0 slot. */
-static void map_add(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
-		    const struct pybpf_counts *delta)
+/* Adds one closed call into a per-CPU map's CPU 0 slot; 0, or -1 when the
+ * map had no room (or memory ran out). */
+static int map_add(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
+		   const struct pybpf_counts *delta)
 {
 	struct pybpf_counts *vals = calloc(tr->ncpus, sizeof(*vals));
+	int ret;
 
 	if (!vals)
-		return;
+		return -1;
 	bpf_map__lookup_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), 0);
 	vals[0].callcount += delta->callcount;
 	vals[0].reccallcount += delta->reccallcount;
 	vals[0].inlinetime += delta->inlinetime;
 	vals[0].totaltime += delta->totaltime;
 	vals[0].offcputime += delta->offcputime;
-	bpf_map__update_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), BPF_ANY);
+	ret = bpf_map__update_elem(map, key, key_size, vals, tr->ncpus * sizeof(*vals), BPF_ANY);
 	free(vals);
+	return ret ? -1 : 0;
 }
 
-/* A call closed at the stop goes in its function's histogram too. */
-static void hist_add(struct tracer *tr, const struct pybpf_func_key *key, unsigned long long ns)
+/* A call closed at the stop goes in its function's histogram too; 0, or -1
+ * when the map had no room. */
+static int hist_add(struct tracer *tr, const struct pybpf_func_key *key, unsigned long long ns)
 {
 	struct pybpf_hist h = { { 0 } };
 
 	if (!tr->latency)
-		return;
+		return 0;
 	bpf_map__lookup_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), 0);
 	h.slot[latency_slot_of(ns)]++;
-	bpf_map__update_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h), BPF_ANY);
+	return bpf_map__update_elem(tr->skel->maps.latency, key, sizeof(*key), &h, sizeof(h),
+				    BPF_ANY) ? -1 : 0;
+}
+
+/* A loss met in user space (closing calls at the stop), added to pid's
+ * counters on CPU 0's copy, as the BPF side would have. */
+static void loss_add(struct tracer *tr, __u32 pid, enum pybpf_loss what)
+{
+	struct pybpf_loss_counts *vals = calloc(tr->ncpus, sizeof(*vals));
+	struct bpf_map *map = tr->skel->maps.losses;
+
+	if (!vals)
+		return;
+	bpf_map__lookup_elem(map, &pid, sizeof(pid), vals, tr->ncpus * sizeof(*vals), 0);
+	vals[0].n[what]++;
+	bpf_map__update_elem(map, &pid, sizeof(pid), vals, tr->ncpus * sizeof(*vals), BPF_ANY);
+	free(vals);
 }
 
 static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
@@ -403,12 +426,18 @@ static void flush_into_maps(void *ctx, const struct pybpf_func_key *callee,
 	struct tracer *tr = ctx;
 	struct pybpf_pair_key pk = { .callee = *callee };
 
-	map_add(tr, tr->skel->maps.funcs, callee, sizeof(*callee), call);
-	hist_add(tr, callee, duration);
+	/* As in the BPF side's account(): no row, no histogram or pair either. */
+	if (map_add(tr, tr->skel->maps.funcs, callee, sizeof(*callee), call)) {
+		loss_add(tr, callee->pid, PYBPF_LOSS_FUNCS_FULL);
+		return;
+	}
+	if (hist_add(tr, callee, duration))
+		loss_add(tr, callee->pid, PYBPF_LOSS_LATENCY_FULL);
 	if (!caller)
 		return;
 	pk.caller = *caller;
-	map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair);
+	if (map_add(tr, tr->skel->maps.pairs, &pk, sizeof(pk), pair))
+		loss_add(tr, callee->pid, PYBPF_LOSS_PAIRS_FULL);
 }
 
 /* Calls still active in pid's threads (every traced thread: pid 0) count
@@ -456,19 +485,29 @@ static void names_to_utf8(struct pybpf_names *n)
 	decode_name(n->name, sizeof(n->name), n->name_kind, n->name_len);
 }
 
-/* The profile entry for a function key, named from the names map. */
-static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
+/* The profile entry for a function key, named from the names map (*named
+ * false when the map has no name for it). */
+static long func_index_named(struct tracer *tr, struct pybpf_profile *p,
+			     const struct pybpf_func_key *k, bool *named)
 {
 	struct pybpf_names n;
 	char fallback[64];
 
-	if (bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0)) {
+	*named = !bpf_map__lookup_elem(tr->skel->maps.names, k, sizeof(*k), &n, sizeof(n), 0);
+	if (!*named) {
 		snprintf(fallback, sizeof(fallback), "<name at 0x%llx>",
 			 (unsigned long long)k->name_tag);
 		return profile_intern(p, "<unknown>", k->firstlineno, fallback);
 	}
 	names_to_utf8(&n);
 	return profile_intern(p, n.filename, n.firstlineno, n.name);
+}
+
+static long func_index(struct tracer *tr, struct pybpf_profile *p, const struct pybpf_func_key *k)
+{
+	bool named;
+
+	return func_index_named(tr, p, k, &named);
 }
 
 static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, size_t key_size,
@@ -491,7 +530,12 @@ static int read_percpu(struct tracer *tr, struct bpf_map *map, const void *key, 
 static int add_func(struct tracer *tr, struct pybpf_profile *p, const void *key,
 		    const struct pybpf_stats *st)
 {
-	long i = func_index(tr, p, key);
+	bool named;
+	long i = func_index_named(tr, p, key, &named);
+
+	/* Counted but nameless: the names map was full when it was first met. */
+	if (!named)
+		p->losses.unnamed_funcs++;
 
 	if (i < 0)
 		return -ENOMEM;
@@ -548,6 +592,7 @@ static void add_losses(struct pybpf_losses *l, const uint64_t *sum)
 	l->untimed_throws += sum[PYBPF_LOSS_UNTIMED_THROW];
 	l->norets_closed += sum[PYBPF_LOSS_NORET_CLOSED];
 	l->untimed_inits += sum[PYBPF_LOSS_UNTIMED_INIT];
+	l->latency_map_full += sum[PYBPF_LOSS_LATENCY_FULL];
 }
 
 /* Each process's loss counters, summed over the CPUs. */

@@ -140,6 +140,26 @@ static void test_folded_counts_sum(void **state)
 	sample_profile_free(&p);
 }
 
+/* A thread whose name could not be read (and a process without a command
+ * name) still gets a readable field: thread-TID, process-PID. */
+static void test_folded_nameless_thread(void **state)
+{
+	struct sample_profile p;
+	size_t t, m;
+	char *out;
+
+	(void)state;
+	sample_profile_init(&p);
+	p.pid = 7;
+	t = (size_t)sample_profile_thread(&p, 700, "");
+	m = frame(&p, "main.py", 1, "<module>", 2);
+	add(&p, t, &m, 1, false, PYBPF_SAMPLE_CPU, 3, 30);
+	out = write_mem(&output_folded, &p);
+	assert_string_equal(out, "process-7;thread-700;<module> (main.py:2) 3\n");
+	free(out);
+	sample_profile_free(&p);
+}
+
 static void test_folded_empty(void **state)
 {
 	struct sample_profile p;
@@ -424,6 +444,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_folded_golden),
 		cmocka_unit_test(test_folded_counts_sum),
+		cmocka_unit_test(test_folded_nameless_thread),
 		cmocka_unit_test(test_folded_empty),
 		cmocka_unit_test(test_folded_stream_error),
 		cmocka_unit_test(test_print_error),

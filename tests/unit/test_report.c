@@ -489,6 +489,17 @@ static void test_losses_only_when_nonzero(void **state)
 				    "probes per thread (counted exactly, their end time taken at the "
 				    "next event)\n\nHot spots:\n"));
 	free(out);
+	/* Full maps of --latency and of the names: said too. */
+	p.losses.norets_closed = 0;
+	p.losses.latency_map_full = 3;
+	p.losses.unnamed_funcs = 1;
+	out = render(&p, PYBPF_SORT_TIME, -1);
+	assert_non_null(strstr(out, "Events not counted exactly:\n"
+				    "  3 call durations were left out of the --latency histograms: "
+				    "their map was full\n"
+				    "  1 function was counted but its name was not kept (the name map "
+				    "was full): shown as <unknown>\n\nHot spots:\n"));
+	free(out);
 	profile_free(&p);
 }
 
