@@ -26,7 +26,8 @@ round later), the eval-frame hook NULL, the USDT semaphores 0, no guardian
 left, the target's descriptors and threads as before. At the end, per
 (target, mode), the median peak RSS of pybpf-prof (GNU time's %M) over the
 last rounds is within SOAK_RSS_TOLERANCE_KB of that over the first rounds,
-and so are its descriptors (SOAK_FD_TOLERANCE).
+and so is the number of its descriptors while tracing (SOAK_FD_TOLERANCE;
+its run loop's, made after it says it traces, left out).
 
 Knobs (environment): SOAK_SECONDS (3600), SOAK_ROUND_SECONDS (5),
 SOAK_THREADS (4), SOAK_BATCH (10000), SOAK_RSS_TOLERANCE_KB (1024),
@@ -39,20 +40,21 @@ import json
 import os
 import pstats
 import re
-import selectors
-import shlex
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-import targetmem  # noqa: E402  (stdlib only: reads a target's memory from outside)
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
+# The integration tests' process handling, interpreters and environment, and
+# their reader of a target's memory from outside.
+from conftest import HOST_PYTHON311, PROVISIONED, PYBPF_PROF, REPO, TIMEOUT, Proc, run  # noqa: E402
+import targetmem  # noqa: E402
 
 
 def knob(name, default, kind=int):
@@ -69,20 +71,11 @@ THREADS = knob("SOAK_THREADS", 4)
 BATCH = knob("SOAK_BATCH", 10000)
 RSS_TOLERANCE_KB = knob("SOAK_RSS_TOLERANCE_KB", 1024)
 FD_TOLERANCE = knob("SOAK_FD_TOLERANCE", 0)
-TIMEOUT = 120.0  # deadline for attaching, stopping and every helper command
-PROF = Path(os.environ.get("PYBPF_PROF") or REPO / "pybpf-prof")
 GNU_TIME = "/usr/bin/time"
-HOST_PYTHON = "/usr/bin/python3.11"
 SOAK_TARGET = REPO / "tests" / "soak_target.py"
 GUARD_NAME = "pybpf-guard"
 MODES = ("exact", "sample")
 BPF_KINDS = ("prog", "map", "link")
-TARGET_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "LC_ALL": "C.UTF-8",
-    "PYTHONHASHSEED": "0",
-    "PYTHONDONTWRITEBYTECODE": "1",
-}
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -95,61 +88,6 @@ class Fatal(Exception):
 
 
 # ---------------------------------------------------------------- processes
-
-
-class Pipes:
-    """A child's output pipes, read without blocking, line by line, up to deadlines."""
-
-    def __init__(self, what, **files):
-        self.what = what
-        self.sel = selectors.DefaultSelector()
-        self.text = {name: "" for name in files}
-        self.cursor = {name: 0 for name in files}
-        self.open = set(files)
-        for name, f in files.items():
-            os.set_blocking(f.fileno(), False)
-            self.sel.register(f.fileno(), selectors.EVENT_READ, name)
-
-    def pump(self, deadline):
-        timeout = deadline - time.monotonic()
-        if timeout <= 0:
-            return False
-        for key, _ in self.sel.select(timeout):
-            data = os.read(key.fd, 65536)
-            if data:
-                self.text[key.data] += data.decode("utf-8", "replace")
-            else:
-                self.sel.unregister(key.fd)
-                self.open.discard(key.data)
-        return True
-
-    def wait_line(self, name, rx, deadline, what):
-        """The next complete line of stream name matching rx (earlier ones are skipped)."""
-        while True:
-            text = self.text[name]
-            while True:
-                end = text.find("\n", self.cursor[name])
-                if end < 0:
-                    break
-                line = text[self.cursor[name]:end]
-                self.cursor[name] = end + 1
-                m = re.match(rx, line)
-                if m:
-                    return m
-            if name not in self.open:
-                raise RoundError("%s closed its %s before %s:\n%s" % (
-                    self.what, name, what, self.tail()))
-            if not self.pump(deadline):
-                raise RoundError("no %s from %s in time:\n%s" % (what, self.what, self.tail()))
-
-    def drain(self, deadline):
-        while self.open:
-            if not self.pump(deadline):
-                raise RoundError("%s still writing after its deadline" % self.what)
-
-    def tail(self, lines=12):
-        return "\n".join("  %s: %s" % (name, line) for name, text in self.text.items()
-                         for line in text.splitlines()[-lines:])
 
 
 def comm_and_ppid(pid):
@@ -184,6 +122,17 @@ def fd_links(pid):
     return links
 
 
+# pybpf-prof opens its run loop's descriptors after the line saying it traces,
+# so these are left out of the count taken while it traces (they are made once
+# per run: nothing of them can pile up).
+RUNLOOP_FDS = {"anon_inode:[eventpoll]", "anon_inode:[timerfd]", "anon_inode:[signalfd]",
+               "anon_inode:[pidfd]"}
+
+
+def tracing_fds(pid):
+    return sum(link not in RUNLOOP_FDS for link in fd_links(pid).values())
+
+
 def threads_of(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
@@ -198,9 +147,11 @@ def all_pids():
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 
 
-def run_json(*cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=TIMEOUT).stdout
-    return json.loads(out or "[]")
+def run_json(*argv):
+    res = run(argv)
+    if res.returncode != 0:
+        raise Fatal("cannot list the kernel's objects:\n" + res.describe())
+    return json.loads(res.stdout or "[]")
 
 
 # ---------------------------------------------------------------- BPF objects and probes
@@ -293,18 +244,14 @@ class Target:
             source.parent.parent / "lib" / ("python" + version))
         self.binary = home / "bin" / ("python" + version)
         shutil.copy2(source, self.binary)
-        self.proc = subprocess.Popen([str(self.binary), str(SOAK_TARGET), str(THREADS)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=TARGET_ENV, cwd="/",
-                                     start_new_session=True)
+        self.proc = Proc([self.binary, SOAK_TARGET, THREADS])
         self.pid = self.proc.pid
-        self.pipes = Pipes("target %s (PID %d)" % (name, self.pid),
-                           stdout=self.proc.stdout, stderr=self.proc.stderr)
         self.stopped = False
+        self.batches = 0
         try:
-            self.pipes.wait_line("stdout", r"ready$", time.monotonic() + TIMEOUT, "'ready'")
-        except RoundError as exc:
-            raise Fatal(str(exc))
+            self.proc.wait_line("stdout", r"ready$", what="the target's 'ready'")
+        except pytest.fail.Exception as exc:
+            raise Fatal("target %s: %s" % (name, exc))
         self.hook = targetmem.EvalFrame(self.pid, version) if backend == "evalframe" else None
         self.fds = len(fd_links(self.pid))
         self.threads = threads_of(self.pid)
@@ -363,32 +310,29 @@ class Target:
             self._wait_state(os.WCONTINUED, os.WIFCONTINUED, "continued")
             self.stopped = False
 
-    def batch(self, n, deadline):
-        self.proc.stdin.write(b"%d\n" % n)
-        self.proc.stdin.flush()
-        self.pipes.wait_line("stdout", r"done %d$" % n, deadline, "'done %d'" % n)
+    def batch(self, n):
+        """Runs a batch of n calls of one(); a target that does not answer is killed."""
+        self.batches += 1
+        self.proc.write("%d\n" % n)
+        try:
+            self.proc.wait_line("stdout", r"done %d #%d$" % (n, self.batches),
+                                timeout=ROUND_SECONDS + TIMEOUT, what="the end of batch %d" % self.batches)
+        except pytest.fail.Exception as exc:
+            raise Fatal("target %s: %s" % (self.name, exc))
 
     def quit(self):
         """Ends the target; '' if it ended as it should, else what went wrong."""
         self.cont()
         try:
-            self.proc.stdin.write(b"quit\n")
-            self.proc.stdin.close()
-            deadline = time.monotonic() + TIMEOUT
-            self.pipes.wait_line("stdout", r"bye$", deadline, "'bye'")
-            self.pipes.drain(deadline)
-            status = self.proc.wait(timeout=TIMEOUT)
-        except (RoundError, OSError, subprocess.TimeoutExpired) as exc:
-            self.kill()
+            self.proc.write("quit\n")
+            self.proc.close_stdin()
+            res = self.proc.wait(what="the target %s" % self.name)
+        except (OSError, pytest.fail.Exception) as exc:
+            self.proc.kill()
             return str(exc)
-        if status != 0 or self.pipes.text["stderr"]:
-            return "exit status %d, stderr %r" % (status, self.pipes.text["stderr"])
+        if res.returncode != 0 or res.stderr or not res.stdout.endswith("bye\n"):
+            return "did not end as it should:\n" + res.describe()
         return ""
-
-    def kill(self):
-        if self.proc.poll() is None:
-            os.killpg(self.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
 # ---------------------------------------------------------------- rounds
@@ -438,25 +382,21 @@ class Soak:
             if f.exists():
                 f.unlink()
         opts = ["--sample"] if mode == "sample" else ["--backend", target.backend]
-        cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), str(PROF), "-p", str(target.pid),
-               "-d", str(ROUND_SECONDS), "-o", str(prof_file), *opts]
-        timer = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, start_new_session=True)
-        pipes = Pipes("pybpf-prof " + " ".join(opts), stdout=timer.stdout, stderr=timer.stderr)
+        # GNU time runs pybpf-prof and writes its peak RSS (%M, KB) to rss_file.
+        timer = Proc([GNU_TIME, "-f", "%M", "-o", rss_file, PYBPF_PROF, "-p", target.pid,
+                      "-d", ROUND_SECONDS, "-o", prof_file, *opts], stdin=False)
         try:
-            seen = self.while_tracing(target, mode, timer, pipes)
-            pipes.drain(time.monotonic() + ROUND_SECONDS + TIMEOUT)
-            status = timer.wait(timeout=TIMEOUT)
-        except (RoundError, subprocess.TimeoutExpired) as exc:
-            if timer.poll() is None:
-                os.killpg(timer.pid, signal.SIGKILL)
-                timer.wait()
-            raise RoundError("%s; pybpf-prof killed" % exc)
+            seen = self.while_tracing(target, mode, timer)
+            res = timer.wait(timeout=ROUND_SECONDS + TIMEOUT, what="pybpf-prof's end")
+        except pytest.fail.Exception as exc:  # Proc's deadlines: it killed pybpf-prof
+            raise RoundError(str(exc))
+        finally:
+            timer.kill()
         problems = list(seen["problems"])
-        if status != 0:
-            problems.append("pybpf-prof exited %d:\n%s" % (status, pipes.tail()))
+        if res.returncode != 0:
+            problems.append("pybpf-prof failed:\n" + res.describe())
         rss = self.peak_rss(rss_file, problems)
-        counts = self.check_profile(prof_file, mode, problems) if status == 0 else ""
+        counts = self.check_profile(prof_file, mode, problems) if res.returncode == 0 else ""
         problems += self.check_leftovers(target, seen)
         target.rss.append(vm_rss_kb(target.pid))
         if problems:
@@ -466,21 +406,18 @@ class Soak:
         return "%s, rss %d KB, fds %d, held %s" % (
             counts, rss, seen["fds"], " ".join("%d %ss" % (len(seen["ids"][k]), k) for k in BPF_KINDS))
 
-    def while_tracing(self, target, mode, timer, pipes):
+    def while_tracing(self, target, mode, timer):
         """Waits until pybpf-prof traces, runs the batch, looks at what it holds."""
         word = "sampling" if mode == "sample" else "tracing"
-        deadline = time.monotonic() + TIMEOUT
-        m = pipes.wait_line("stderr", r"pybpf-prof: %s PID (\d+)\b" % word, deadline,
-                            "the '%s PID' line" % word)
-        if int(m.group(1)) != target.pid:
-            raise RoundError("pybpf-prof %s PID %s, not %d" % (word, m.group(1), target.pid))
+        timer.wait_line("stderr", r"pybpf-prof: %s PID %d\b" % (word, target.pid),
+                        what="pybpf-prof's '%s PID' line" % word)
         kids = [pid for pid in children(timer.pid) if comm_and_ppid(pid)[0] == "pybpf-prof"]
         if len(kids) != 1:
             raise RoundError("%s has no pybpf-prof child: %s" % (GNU_TIME, children(timer.pid)))
         tracer = kids[0]
-        target.batch(BATCH, time.monotonic() + ROUND_SECONDS + TIMEOUT)
+        target.batch(BATCH)
         # Looked at now, while pybpf-prof runs (the batch takes well under a round).
-        seen = {"tracer": tracer, "fds": len(fd_links(tracer)), "ids": bpf_ids_held(tracer),
+        seen = {"tracer": tracer, "fds": tracing_fds(tracer), "ids": bpf_ids_held(tracer),
                 "guards": [pid for pid in children(tracer) if comm_and_ppid(pid)[0] == GUARD_NAME]}
         problems = target.live_checks(mode, tracer)
         if not all(seen["ids"][k] for k in ("prog", "map")):
@@ -489,7 +426,7 @@ class Soak:
         if len(seen["guards"]) != wanted:
             problems.append("pybpf-prof has %d %s children while tracing, expected %d" % (
                 len(seen["guards"]), GUARD_NAME, wanted))
-        if timer.poll() is not None:
+        if not timer.alive():
             problems.append("pybpf-prof ended before the checks while tracing were done")
         seen["problems"] = problems
         return seen
@@ -596,26 +533,14 @@ class Soak:
 # ---------------------------------------------------------------- setup
 
 
-def provisioned_py39():
-    if os.environ.get("PYBPF_PY39"):
-        return os.environ["PYBPF_PY39"]
-    res = subprocess.run(["bash", str(REPO / "tests" / "provision.sh"), "--print-env",
-                          "--no-provision"], capture_output=True, text=True, timeout=TIMEOUT)
-    for line in res.stdout.splitlines():
-        key, _, value = line.partition("=")
-        if key == "PYBPF_PY39" and value:
-            return " ".join(shlex.split(value))
-    return None
-
-
 def interpreters():
     """[(name, python, version, backend)] of the targets, and notes on those missing."""
     found, notes = [], []
-    if os.access(HOST_PYTHON, os.X_OK):
-        found.append(("host-3.11", HOST_PYTHON, "3.11", "evalframe"))
+    if os.access(HOST_PYTHON311, os.X_OK):
+        found.append(("host-3.11", HOST_PYTHON311, "3.11", "evalframe"))
     else:
-        notes.append("no %s: no eval-frame target" % HOST_PYTHON)
-    py39 = provisioned_py39()
+        notes.append("no %s: no eval-frame target" % HOST_PYTHON311)
+    py39 = PROVISIONED.get("PYBPF_PY39")
     if py39 and os.access(py39, os.X_OK):
         found.append(("bullseye-3.9", py39, "3.9", "usdt"))
     else:
@@ -626,7 +551,7 @@ def interpreters():
 def preflight():
     if os.geteuid() != 0:
         sys.exit("soak: needs root (BPF, /proc/PID/mem of the targets)")
-    for path, hint in ((PROF, "make"), (GNU_TIME, "sudo make deps"),
+    for path, hint in ((PYBPF_PROF, "make"), (GNU_TIME, "sudo make deps"),
                        (shutil.which("bpftool") or "bpftool", "sudo make deps")):
         if not os.access(path, os.X_OK):
             sys.exit("soak: no %s (hint: %s)" % (path, hint))
@@ -680,7 +605,7 @@ def main():
         problems.append("FATAL: %s" % exc)
     finally:
         for t in targets:
-            t.kill()
+            t.proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     failures = summary(soak, targets) if soak else 0
     for problem in problems:

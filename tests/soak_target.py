@@ -8,8 +8,9 @@ times and b() five times, so any profile of a window of this process has
 outer, a and b in the ratios 1:3:5, give or take the calls in flight at the
 window's edges. The main thread prints "ready" once every thread runs, then
 serves stdin: a line "N" runs batch(N), which makes exactly N calls of one(),
-and answers "done N"; a line "quit" (or the end of stdin) stops the threads
-and exits 0 after printing "bye".
+and answers "done N #K" for the K-th batch (so that a late answer is never
+taken for the next one's); a line "quit" (or the end of stdin) stops the
+threads and exits 0 after printing "bye".
 """
 
 import sys
@@ -60,6 +61,18 @@ def serve(threads):
     for _ in workers:
         started.acquire()
     print("ready", flush=True)
+    try:
+        status = serve_batches()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    print("bye", flush=True)
+    return status
+
+
+def serve_batches():
+    batches = 0
     for line in sys.stdin:
         line = line.strip()
         if line == "quit":
@@ -68,11 +81,8 @@ def serve(threads):
         if batch(n) != n:
             sys.stderr.write("soak_target: batch(%d) went wrong\n" % n)
             return 1
-        print("done %d" % n, flush=True)
-    stop.set()
-    for worker in workers:
-        worker.join()
-    print("bye", flush=True)
+        batches += 1
+        print("done %d #%d" % (n, batches), flush=True)
     return 0
 
 
