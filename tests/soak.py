@@ -32,7 +32,8 @@ its run loop's, made after it says it traces, left out).
 Knobs (environment): SOAK_SECONDS (3600), SOAK_ROUND_SECONDS (5),
 SOAK_THREADS (4), SOAK_BATCH (10000), SOAK_RSS_TOLERANCE_KB (1024),
 SOAK_FD_TOLERANCE (0), PYBPF_PROF (./pybpf-prof), PYBPF_PY39 (else what
-tests/provision.sh --print-env reports). Exit status 1 if any check failed.
+tests/provision.sh --print-env reports). Exit status 1 if any check failed;
+after GIVE_UP_AFTER failed rounds in a row it stops there.
 """
 
 import ctypes
@@ -77,6 +78,7 @@ GUARD_NAME = "pybpf-guard"
 MODES = ("exact", "sample")
 BPF_KINDS = ("prog", "map", "link")
 PR_SET_CHILD_SUBREAPER = 36
+GIVE_UP_AFTER = 10  # failed rounds in a row: something is broken for good
 
 
 class RoundError(Exception):
@@ -356,7 +358,11 @@ class Soak:
         start = time.monotonic()
         self.elapsed = 0.0
         kinds = [(t, m) for m in MODES for t in self.targets]
+        in_a_row = 0
         while time.monotonic() - start < SECONDS:
+            if in_a_row == GIVE_UP_AFTER:
+                print("soak: %d rounds failed in a row: stopping" % in_a_row, flush=True)
+                break
             target, mode = kinds[self.rounds % len(kinds)]
             for other in self.targets:
                 if other is not target:
@@ -366,9 +372,10 @@ class Soak:
             began = time.monotonic()
             try:
                 note = self.round(target, mode)
-                status = "ok"
+                status, in_a_row = "ok", 0
             except RoundError as exc:
                 self.failed += 1
+                in_a_row += 1
                 status, note = "FAILED", str(exc)
             print("round %d [%4.0f s] %s %s: %s (%.1f s) %s" % (
                 self.rounds, began - start, target.name, mode, status,
@@ -392,6 +399,8 @@ class Soak:
             raise RoundError(str(exc))
         finally:
             timer.kill()
+        if not target.proc.alive():
+            raise Fatal("target %s died during the round:\n%s" % (target.name, target.proc.describe()))
         problems = list(seen["problems"])
         if res.returncode != 0:
             problems.append("pybpf-prof failed:\n" + res.describe())
