@@ -43,7 +43,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean deps test check unit unit-asan integration integration-full provision \
-	bench example help vmlinux fuzz fuzz-build fuzz-short
+	bench example help vmlinux fuzz fuzz-build fuzz-short soak
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -59,6 +59,7 @@ help:
 	@echo 'make fuzz         libFuzzer on every parser of untrusted input, FUZZ_SECONDS (60) each (clang)'
 	@echo 'make fuzz-short   the same for FUZZ_SHORT_SECONDS (10) each: the pass make test runs'
 	@echo 'make fuzz-build   build the fuzzing harnesses into $(OUTPUT)/fuzz/ only'
+	@echo 'make soak         SOAK_SECONDS (3600) of -p --duration rounds against busy targets: exact counts, flat memory, no leftovers (root; not in make test)'
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -170,6 +171,12 @@ integration: pybpf-prof provision
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all check fuzz-short integration
+
+# The soak run (not part of make test): tests/soak.py's docstring lists its checks and knobs
+# (SOAK_ROUND_SECONDS, SOAK_THREADS, SOAK_BATCH, SOAK_RSS_TOLERANCE_KB, ... from the environment).
+SOAK_SECONDS ?= 3600
+soak: pybpf-prof provision
+	$(Q)SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) tests/soak.py
 
 # Austin (a peer of the sampling mode) is optional: without it its rows say n/a.
 bench: pybpf-prof provision

@@ -3,7 +3,7 @@
 set -eu
 PKGS="clang libclang-rt-dev llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev
 systemtap-sdt-dev debootstrap python3 python3-pytest python3-jsonschema binutils libxml2-utils
-chromium"
+chromium time"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -74,6 +74,34 @@ def read_u64(pid, addr):
     return int.from_bytes(read(pid, addr, 8), "little")
 
 
+PROBES = ("function__entry", "function__return")
+
+
+def usdt_semaphores(binary):
+    """{probe: semaphore vaddr} from the python provider's stapsdt notes."""
+    out = _readelf("-nW", str(binary))
+    sems, provider, name = {}, None, None
+    for line in out.splitlines():
+        m = re.search(r"Provider: (\S+)", line)  # on the note's own line with -W
+        if m:
+            provider = m.group(1)
+        m = re.search(r"Name: (\S+)", line)
+        if m:
+            name = m.group(1)
+        m = re.search(r"Semaphore: (0x[0-9a-f]+)", line)
+        if m and provider == "python" and name in PROBES:
+            sems[name] = int(m.group(1), 16)
+    assert set(sems) == set(PROBES), "no python semaphores in %s:\n%s" % (binary, out)
+    return sems
+
+
+def semaphore_values(binary, pid):
+    """{probe: value} of the USDT semaphores of binary (a host path) in pid."""
+    bias = load_bias(binary, pid)
+    return {probe: int.from_bytes(read(pid, addr + bias, 2), "little")
+            for probe, addr in usdt_semaphores(binary).items()}
+
+
 def eval_frame_offset(code):
     """offsetof(PyInterpreterState, eval_frame) from the first bytes of
     _PyInterpreterState_GetEvalFrameFunc."""

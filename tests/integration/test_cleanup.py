@@ -17,7 +17,6 @@ uprobes are there."""
 
 import json
 import os
-import re
 import select
 import signal
 import subprocess
@@ -29,37 +28,11 @@ import targetmem
 from targetmem import EvalFrame
 from test_usdt import attach, finish_target, start_target, untraced_attach_output
 
-PROBES = ("function__entry", "function__return")
-
-
-def elf_semaphores(binary):
-    """{probe: semaphore vaddr} from the python provider's stapsdt notes."""
-    out = subprocess.run(["readelf", "-nW", str(binary)], capture_output=True, text=True,
-                         check=True, timeout=TIMEOUT).stdout
-    sems, provider, name = {}, None, None
-    for line in out.splitlines():
-        m = re.search(r"Provider: (\S+)", line)  # on the note's own line with -W
-        if m:
-            provider = m.group(1)
-        m = re.search(r"Name: (\S+)", line)
-        if m:
-            name = m.group(1)
-        m = re.search(r"Semaphore: (0x[0-9a-f]+)", line)
-        if m and provider == "python" and name in PROBES:
-            sems[name] = int(m.group(1), 16)
-    assert set(sems) == set(PROBES), "no python semaphores in %s:\n%s" % (binary, out)
-    return sems
+PROBES = targetmem.PROBES
 
 
 def semaphore_values(interp, pid):
-    binary = interp.host_binary
-    bias = targetmem.load_bias(binary, pid)
-    values = {}
-    with open("/proc/%d/mem" % pid, "rb") as mem:
-        for probe, addr in elf_semaphores(binary).items():
-            mem.seek(addr + bias)
-            values[probe] = int.from_bytes(mem.read(2), "little")
-    return values
+    return targetmem.semaphore_values(interp.host_binary, pid)
 
 
 def uprobe_events(interp):
