@@ -78,34 +78,29 @@ def test_fork_gets_its_hook_back(interp, ws, prof, procs):
     assert target.wait().returncode == 0
 
 
-def test_exec_ends_the_run(interp, ws, prof, procs):
+def exec_ends_the_run(interp, ws, prof, procs, opts, verb, header):
+    """The target execs a new program while pybpf-prof (opts) runs on it: the
+    run ends, saying so, with the report of what it saw; the new program runs on."""
     target = procs(interp.cmd(write_script(ws, "execer.py", EXECER)))
     target.wait_line("stdout", r"ready$", what="the target's readiness")
-    p = procs([prof, "-p", str(target.pid)])
-    p.wait_line("stderr", r"pybpf-prof: tracing PID", what="the tracing line")
+    p = procs([prof, *opts, "-p", str(target.pid)])
+    p.wait_line("stderr", r"pybpf-prof: %s PID" % verb, what="the %s line" % verb)
     target.write("go\n")
     res = p.wait(what="pybpf-prof after the target's exec")
     assert res.returncode == 0, res.describe()
     assert "PID %d exec'ed another program: stopping" % target.pid in res.stderr, res.describe()
-    assert res.stdout.startswith("Profile of PID %d" % target.pid), res.describe()
+    assert res.stdout.startswith("%s of PID %d" % (header, target.pid)), res.describe()
     target.write("x\n")
     target.wait_line("stdout", r"new program 45$", what="the new program's output")
     assert target.wait().returncode == 0
+
+
+def test_exec_ends_the_run(interp, ws, prof, procs):
+    exec_ends_the_run(interp, ws, prof, procs, [], "tracing", "Profile")
 
 
 @pytest.mark.interps("all", versions=("3.9", "3.12", "3.14"))
 def test_exec_ends_the_sampling(interp, ws, prof, procs):
     """--sample -p: the exec is seen (the target's old memory reads nothing
     any more) and ends the run as for tracing, not sampling another program."""
-    target = procs(interp.cmd(write_script(ws, "execer.py", EXECER)))
-    target.wait_line("stdout", r"ready$", what="the target's readiness")
-    p = procs([prof, "--sample", "-p", str(target.pid)])
-    p.wait_line("stderr", r"pybpf-prof: sampling PID", what="the sampling line")
-    target.write("go\n")
-    res = p.wait(what="pybpf-prof --sample after the target's exec")
-    assert res.returncode == 0, res.describe()
-    assert "PID %d exec'ed another program: stopping" % target.pid in res.stderr, res.describe()
-    assert res.stdout.startswith("Sampled profile of PID %d" % target.pid), res.describe()
-    target.write("x\n")
-    target.wait_line("stdout", r"new program 45$", what="the new program's output")
-    assert target.wait().returncode == 0
+    exec_ends_the_run(interp, ws, prof, procs, ["--sample"], "sampling", "Sampled profile")

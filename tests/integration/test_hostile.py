@@ -226,6 +226,24 @@ def test_symlinks_out_of_root(prof, hostile_root, kind):
     assert events == [], "decoys outside the root were opened: %r\n%s" % (events, res.describe())
 
 
+def profile_watched(prof, procs, target, mode, watched):
+    """Profiles the ready 3.12 target (eval-frame hook, or sampled) to its end
+    while fanotify watches the files `watched`; returns (result, open events)."""
+    watch = watch_checked(watched)
+    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
+    tracer = procs([prof, *opts, "-p", str(target.pid)])
+    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
+    target.write("go\n")
+    target.close_stdin()
+    assert target.wait().returncode == 0
+    res = tracer.wait()
+    events = watch.events()
+    watch.close()
+    assert res.returncode == 0, res.describe()
+    assert "CPython 3.12." in res.stdout, res.describe()
+    return res, events
+
+
 @pytest.mark.parametrize("mode", ["exact", "sample"])
 def test_path_swapped_after_mapping(prof, procs, hostile_root, mode):
     """The chroot's libpython is replaced on disk by the decoy (another
@@ -241,18 +259,8 @@ def test_path_swapped_after_mapping(prof, procs, hostile_root, mode):
     swapped = real_lib.with_name("swap.tmp")
     shutil.copy(base / "decoy/libpython3.12.so.1.0", swapped)
     os.rename(swapped, real_lib)  # the name now holds pyenv 3.13's libpython
-    watch = watch_checked([base / "decoy/python3.12", base / "decoy/libpython3.12.so.1.0", real_lib])
-    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
-    tracer = procs([prof, *opts, "-p", str(target.pid)])
-    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
-    target.write("go\n")
-    target.close_stdin()
-    assert target.wait().returncode == 0
-    res = tracer.wait()
-    events = watch.events()
-    watch.close()
-    assert res.returncode == 0, res.describe()
-    assert "CPython 3.12." in res.stdout, res.describe()
+    watched = [base / "decoy/python3.12", base / "decoy/libpython3.12.so.1.0", real_lib]
+    res, events = profile_watched(prof, procs, target, mode, watched)
     if mode == "exact":
         check_counted(res.stdout, "/work/counted.py")
     assert events == [], "files other than the mapped one were opened: %r" % events
@@ -660,18 +668,7 @@ def test_mount_namespace_hides_decoy(prof, procs, tmp_path, mode):
     target.wait_line("stdout", r"ready$")
     maps = Path("/proc/%d/maps" % target.pid).read_text()
     assert "%s\n" % decoy in maps, maps  # the host path of the decoy, as the maps say
-    watch = watch_checked([decoy])
-    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
-    tracer = procs([prof, *opts, "-p", str(target.pid)])
-    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
-    target.write("go\n")
-    target.close_stdin()
-    assert target.wait().returncode == 0
-    res = tracer.wait()
-    events = watch.events()
-    watch.close()
-    assert res.returncode == 0, res.describe()
-    assert "CPython 3.12." in res.stdout, res.describe()
+    res, events = profile_watched(prof, procs, target, mode, [decoy])
     if mode == "exact":
         check_counted(res.stdout, str(tmp_path / "counted.py"))
     else:

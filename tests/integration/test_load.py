@@ -251,11 +251,15 @@ def check_deep_recursion(report, depth):
 def test_recursion_ten_thousand(prof, procs, py, target_of):
     """rec() 10,000 deep in a thread: counted up to the 256-entry shadow
     stack, the deeper calls reported as such, no crash of either side."""
-    res, tres = attach_run(prof, procs, py, target_of(py), ["recursion", "10000"])
+    recursion_run(prof, procs, py, target_of, 10000)
+
+
+def recursion_run(prof, procs, py, target_of, depth):
+    res, tres = attach_run(prof, procs, py, target_of(py), ["recursion", str(depth)])
     assert_ok(res)
-    assert tres.returncode == 0 and "expected rec 10000" in tres.stdout, tres.describe()
-    calls, lost = check_deep_recursion(Report(res.stdout), 10000)
-    rss, maps = memory("recursion 10,000, %s" % py.id, res.stderr)
+    assert tres.returncode == 0 and "expected rec %d" % depth in tres.stdout, tres.describe()
+    calls, lost = check_deep_recursion(Report(res.stdout), depth)
+    memory("recursion {:,}, {}".format(depth, py.id), res.stderr)
     print("[load]   rec: %d counted, %d reported deeper than the shadow stack" % (calls, lost))
 
 
@@ -291,12 +295,7 @@ def test_recursion_twenty_thousand_main_thread_hook_311(prof, procs, py, target_
 @pytest.mark.parametrize("py", EXACT_INTERPS, indirect=True)
 def test_recursion_hundred_thousand(prof, procs, py, target_of):
     """rec() 100,000 deep in a thread with a 512 MiB stack."""
-    res, tres = attach_run(prof, procs, py, target_of(py), ["recursion", "100000"])
-    assert_ok(res)
-    assert tres.returncode == 0 and "expected rec 100000" in tres.stdout, tres.describe()
-    calls, lost = check_deep_recursion(Report(res.stdout), 100000)
-    rss, maps = memory("recursion 100,000, %s" % py.id, res.stderr)
-    print("[load]   rec: %d counted, %d reported deeper than the shadow stack" % (calls, lost))
+    recursion_run(prof, procs, py, target_of, 100000)
 
 
 # ---------------------------------------------------------------- thread churn
