@@ -198,7 +198,7 @@ def bpf_holders(ids):
 
 def perf_events():
     """bpftool's perf events with a BPF program (uprobes, perf counters), from every process."""
-    return run_json("bpftool", "-j", "perf", "show")
+    return targetmem.perf_events()
 
 
 def uprobe_events_on(path):

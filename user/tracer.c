@@ -31,10 +31,19 @@ struct probed_file {
 	const struct bpf_program *entry; /* which programs: backend, or the floor */
 };
 
+/* A descriptor of an interpreter file, held while probes named after it live. */
+struct held_file {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+};
+
 struct tracer {
 	struct pybpf_bpf *skel;
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	struct held_file *held;
+	size_t nheld, held_cap;
 	struct probed_file *files;
 	size_t nfiles, files_cap;
 	size_t ncpus;
@@ -128,6 +137,37 @@ fail:
 	return NULL;
 }
 
+/* O_PATH descriptor of t's interpreter file, opened once per file and kept
+ * until tracer__close: the kernel names our probes /proc/self/fd/N, which
+ * then keeps naming that file (bpftool perf, tests) for the whole run. */
+static int held_file_fd(struct tracer *tr, const struct python_target *t)
+{
+	struct held_file *v;
+	struct stat st;
+	int fd;
+
+	mapped_file__stat(&t->file, &st);
+	for (size_t i = 0; i < tr->nheld; i++)
+		if (tr->held[i].dev == st.st_dev && tr->held[i].ino == st.st_ino)
+			return tr->held[i].fd;
+	fd = mapped_file__open_path(t->pid, &t->file);
+	if (fd < 0)
+		return fd;
+	if (tr->nheld == tr->held_cap) {
+		size_t cap = tr->held_cap ? 2 * tr->held_cap : 4;
+
+		v = realloc(tr->held, cap * sizeof(*v));
+		if (!v) {
+			close(fd);
+			return -ENOMEM;
+		}
+		tr->held = v;
+		tr->held_cap = cap;
+	}
+	tr->held[tr->nheld++] = (struct held_file){ st.st_dev, st.st_ino, fd };
+	return fd;
+}
+
 static int keep_link(struct tracer *tr, struct bpf_link *link)
 {
 	if (tr->nlinks == tr->links_cap) {
@@ -151,14 +191,13 @@ static int attach_one(struct tracer *tr, struct bpf_program *prog, const struct 
 {
 	struct bpf_link *link = NULL;
 	char path[64];
-	int fd = mapped_file__open_path(t->pid, &t->file), e = -fd;
+	int fd = held_file_fd(tr, t), e = -fd;
 
 	/* Through our descriptor: the kernel probes the inode the process maps. */
 	if (fd >= 0) {
 		mapped_file__fd_path(fd, path, sizeof(path));
 		link = bpf_program__attach_usdt(prog, pid, path, "python", probe, NULL);
 		e = errno;
-		close(fd);
 	}
 	if (!link || keep_link(tr, link)) {
 		e = link ? ENOMEM : e;
@@ -298,13 +337,12 @@ static int attach_eval(struct tracer *tr, struct bpf_program *prog, const struct
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func, .retprobe = retprobe);
 	struct bpf_link *link = NULL;
 	char path[64];
-	int fd = mapped_file__open_path(t->pid, &t->file), e = -fd;
+	int fd = held_file_fd(tr, t), e = -fd;
 
 	if (fd >= 0) {
 		mapped_file__fd_path(fd, path, sizeof(path));
 		link = bpf_program__attach_uprobe_opts(prog, pid, path, offset, &opts);
 		e = errno;
-		close(fd);
 	}
 	if (!link || keep_link(tr, link)) {
 		e = link ? ENOMEM : e;
@@ -711,6 +749,9 @@ void tracer__close(struct tracer *tr)
 		return;
 	tracer__detach(tr);
 	pybpf_bpf__destroy(tr->skel);
+	for (size_t i = 0; i < tr->nheld; i++)
+		close(tr->held[i].fd);
+	free(tr->held);
 	free(tr->links);
 	free(tr->files);
 	free(tr);

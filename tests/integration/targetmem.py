@@ -11,6 +11,7 @@ _PyRuntime+0) gives interpreters_head. Nothing here comes from pybpf-prof.
 """
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -158,3 +159,21 @@ class EvalFrame:
         if value == self.default:
             return "&_PyEval_EvalFrameDefault (%#x)" % value
         return "%#x (another hook)" % value
+
+
+def perf_events():
+    """bpftool's perf events (uprobes, perf counters) of every process. pybpf-prof
+    attaches uprobes through a descriptor of the mapped file (/proc/self/fd/N,
+    see user/mappedfile.c), which is what the kernel keeps as the file name:
+    such a name is replaced by the path of the file its holder's descriptor N is."""
+    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    events = json.loads(out or "[]")
+    for e in events:
+        m = re.fullmatch(r"/proc/self/fd/(\d+)", e.get("filename", ""))
+        if m and "pid" in e:
+            try:
+                e["filename"] = os.readlink("/proc/%d/fd/%s" % (e["pid"], m.group(1)))
+            except OSError:
+                pass  # the holder is gone or closed it: left as the kernel names it
+    return events

@@ -15,11 +15,9 @@ target runs on with the output and exit status of an untraced run. While
 tracing, eval_frame is &_PyEval_EvalFrameDefault and the guardian and the
 uprobes are there."""
 
-import json
 import os
 import select
 import signal
-import subprocess
 
 import pytest
 
@@ -37,10 +35,8 @@ def semaphore_values(interp, pid):
 
 def uprobe_events(interp):
     """Perf events of uprobes on the interpreter, from any process."""
-    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
-                         check=True, timeout=TIMEOUT).stdout
     binary = str(interp.host_binary)
-    return [e for e in json.loads(out or "[]") if e.get("filename") == binary]
+    return [e for e in targetmem.perf_events() if e.get("filename") == binary]
 
 
 ENDINGS = {
@@ -100,9 +96,7 @@ def guardians_of(pid):
 
 def uprobes_held_by(pids):
     """bpftool's perf events of uprobes held by these processes."""
-    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
-                         check=True, timeout=TIMEOUT).stdout
-    return [e for e in json.loads(out or "[]")
+    return [e for e in targetmem.perf_events()
             if e.get("pid") in pids and e.get("fd_type") in ("uprobe", "uretprobe")]
 
 
