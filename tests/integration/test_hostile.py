@@ -229,17 +229,23 @@ def test_symlinks_out_of_root(prof, hostile_root, kind):
     assert events == [], "decoys outside the root were opened: %r\n%s" % (events, res.describe())
 
 
-def profile_watched(prof, procs, target, mode, watched):
-    """Profiles the ready 3.12 target (eval-frame hook, or sampled) to its end
-    while fanotify watches the files `watched`; returns (result, open events)."""
-    watch = watch_checked(watched)
+def profile_to_end(prof, procs, target, mode):
+    """Profiles the ready target (eval-frame hook, or sampled), lets it run its
+    calls and end; returns pybpf-prof's result."""
     opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
     tracer = procs([prof, *opts, "-p", str(target.pid)])
     tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
     target.write("go\n")
     target.close_stdin()
     assert target.wait().returncode == 0
-    res = tracer.wait()
+    return tracer.wait()
+
+
+def profile_watched(prof, procs, target, mode, watched):
+    """Profiles the ready 3.12 target (eval-frame hook, or sampled) to its end
+    while fanotify watches the files `watched`; returns (result, open events)."""
+    watch = watch_checked(watched)
+    res = profile_to_end(prof, procs, target, mode)
     events = watch.events()
     watch.close()
     assert res.returncode == 0, res.describe()
@@ -535,13 +541,7 @@ def test_libpython_replaced_after_mapping(prof, procs, tmp_path, minor, other, m
     os.rename(tmp_path / "lib/new", lib)
     maps = Path("/proc/%d/maps" % target.pid).read_text()
     assert "%s (deleted)" % lib in maps, maps
-    opts = ["--sample", "--hz", "999"] if mode == "sample" else ["--backend", "evalframe"]
-    tracer = procs([prof, *opts, "-p", str(target.pid)])
-    tracer.wait_line("stderr", r"pybpf-prof: (tracing|sampling) PID ")
-    target.write("go\n")
-    target.close_stdin()
-    assert target.wait().returncode == 0
-    res = tracer.wait()
+    res = profile_to_end(prof, procs, target, mode)
     assert res.returncode == 0, res.describe()
     assert "CPython %s." % minor in res.stdout and str(lib) in res.stdout, res.describe()
     if mode == "exact":
