@@ -3,11 +3,17 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
+
+enum stop_outcome { STOPPED, GONE, LATE };
+
+/* Seized threads not in their stop when their freeze gave up on them
+ * (pybpf-prof and its guardians are single-threaded). */
+static struct freeze stragglers;
 
 static int remember(struct freeze *f, pid_t tid)
 {
@@ -32,33 +38,79 @@ static bool held(const struct freeze *f, pid_t tid)
 	return false;
 }
 
-/* Seizes tid and waits for its ptrace stop. A signal that arrives first is
- * handed back to it, as the kernel would have delivered it. */
-static bool stop_thread(pid_t tid)
+static long long now_ns(void)
 {
-	int status;
+	struct timespec ts;
 
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) || ptrace(PTRACE_INTERRUPT, tid, NULL, NULL))
-		return false;
-	for (;;) {
-		if (waitpid(tid, &status, __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		if (!WIFSTOPPED(status))
-			return false; /* it ended */
-		if (status >> 16 == PTRACE_EVENT_STOP)
-			return true;
-		/* A signal-delivery stop: let it have the signal, stop at the next chance. */
-		ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status));
-		ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-/* One pass over pid's threads; how many new ones were stopped. */
-static size_t freeze_pass(struct freeze *f, pid_t pid)
+/* One look at tid's state change: STOPPED (in its interrupt stop, or in a
+ * signal-delivery stop: *sig), GONE, or LATE (no stop yet). */
+static enum stop_outcome look(pid_t tid, int *sig)
 {
+	int status;
+	pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+
+	*sig = 0;
+	if (r == 0 || (r < 0 && errno == EINTR))
+		return LATE;
+	if (r < 0 || !WIFSTOPPED(status))
+		return GONE; /* it ended */
+	if (status >> 16 != PTRACE_EVENT_STOP)
+		*sig = WSTOPSIG(status);
+	return STOPPED;
+}
+
+/* For a freeze: a signal-delivery stop hands the signal back to the
+ * thread, as the kernel would have delivered it, and asks for the stop
+ * again. */
+static enum stop_outcome poll_stop(pid_t tid)
+{
+	int sig;
+	enum stop_outcome got = look(tid, &sig);
+
+	if (got != STOPPED || !sig)
+		return got;
+	ptrace(PTRACE_CONT, tid, NULL, (void *)(long)sig);
+	ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+	return LATE;
+}
+
+/* Waits for tid's stop until deadline (CLOCK_MONOTONIC ns), polling: a
+ * stop has no descriptor to wait on with a time limit. */
+static enum stop_outcome wait_stop(pid_t tid, long long deadline)
+{
+	struct timespec pause = { 0, 20000 };
+	enum stop_outcome got;
+
+	while ((got = poll_stop(tid)) == LATE && now_ns() < deadline) {
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 5000000)
+			pause.tv_nsec *= 2;
+	}
+	return got;
+}
+
+/* Seizes tid and asks for its stop; false when it cannot be seized (it is
+ * traced already, or gone). */
+static bool interrupt_thread(pid_t tid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL))
+		return false;
+	if (!ptrace(PTRACE_INTERRUPT, tid, NULL, NULL))
+		return true;
+	/* Seized but ended before the interrupt: collect what is left of it. */
+	wait_stop(tid, now_ns());
+	return false;
+}
+
+/* One pass over pid's threads: every new one interrupted at once, then
+ * waited for. How many new ones reached their stop. */
+static size_t freeze_pass(struct freeze *f, pid_t pid, long long deadline)
+{
+	struct freeze asked = { 0 };
 	char path[64];
 	struct dirent *e;
 	size_t stopped = 0;
@@ -71,24 +123,34 @@ static size_t freeze_pass(struct freeze *f, pid_t pid)
 	while ((e = readdir(d))) {
 		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
 
-		if (tid <= 0 || held(f, tid) || !stop_thread(tid))
+		if (tid <= 0 || held(f, tid) || held(&stragglers, tid) || !interrupt_thread(tid))
 			continue;
-		if (remember(f, tid)) {
-			ptrace(PTRACE_DETACH, tid, NULL, NULL);
-			continue;
-		}
-		stopped++;
+		if (remember(&asked, tid))
+			remember(&stragglers, tid); /* may fail too: then our exit lets it go */
 	}
 	closedir(d);
+	for (size_t i = 0; i < asked.n; i++) {
+		enum stop_outcome got = wait_stop(asked.tids[i], deadline);
+
+		if (got == STOPPED && !remember(f, asked.tids[i]))
+			stopped++;
+		else if (got == STOPPED)
+			ptrace(PTRACE_DETACH, asked.tids[i], NULL, NULL);
+		else if (got == LATE)
+			remember(&stragglers, asked.tids[i]);
+	}
+	free(asked.tids);
 	return stopped;
 }
 
 size_t freeze_process(struct freeze *f, pid_t pid)
 {
+	long long deadline = now_ns() + FREEZE_WAIT_MS * 1000000ll;
 	size_t total = 0, got;
 
+	freeze_settle();
 	/* Until a pass finds no new thread: one may start while we walk. */
-	for (int pass = 0; pass < 8 && (got = freeze_pass(f, pid)); pass++)
+	for (int pass = 0; pass < 8 && (got = freeze_pass(f, pid, deadline)); pass++)
 		total += got;
 	return total;
 }
@@ -100,4 +162,42 @@ void freeze_release(struct freeze *f)
 	free(f->tids);
 	f->tids = NULL;
 	f->n = f->cap = 0;
+	freeze_settle();
+}
+
+static void forget_straggler(pid_t tid)
+{
+	for (size_t i = 0; i < stragglers.n; i++)
+		if (stragglers.tids[i] == tid)
+			stragglers.tids[i--] = stragglers.tids[--stragglers.n];
+}
+
+void freeze_let_go(pid_t tid, int status)
+{
+	int sig = status >> 16 == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(status);
+
+	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+	forget_straggler(tid);
+}
+
+void freeze_settle(void)
+{
+	size_t kept = 0;
+	int sig;
+
+	for (size_t i = 0; i < stragglers.n; i++) {
+		pid_t tid = stragglers.tids[i];
+		enum stop_outcome got = look(tid, &sig);
+
+		if (got == STOPPED)
+			ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+		else if (got == LATE)
+			stragglers.tids[kept++] = tid;
+	}
+	stragglers.n = kept;
+}
+
+bool freeze_has_stragglers(void)
+{
+	return stragglers.n > 0;
 }

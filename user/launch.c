@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "freeze.h"
 #include "target.h"
 
 /* ld.so maps libpython within its first few hundred system calls. */
@@ -160,13 +162,24 @@ int launch_exit_code(int status)
 
 int launch_wait(pid_t pid)
 {
+	const struct timespec pause = { 0, 10000000 };
 	int status = 0;
+	pid_t r;
 
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+	for (;;) {
+		/* A thread of the child that a freeze gave up on may stop meanwhile
+		 * (freeze.h): it must be let go, or the child may never end. */
+		freeze_settle();
+		r = waitpid(pid, &status, freeze_has_stragglers() ? WNOHANG : 0);
+		if (r < 0 && errno != EINTR)
 			return 1;
+		if (r == 0)
+			nanosleep(&pause, NULL);
+		else if (r == pid && WIFSTOPPED(status))
+			freeze_let_go(pid, status);
+		else if (r == pid)
+			return launch_exit_code(status);
 	}
-	return launch_exit_code(status);
 }
 
 int launch_run(char **cmd, const struct launch_ops *ops, void *ctx)

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "freeze.h"
+
 static void stop_signals(sigset_t *mask)
 {
 	sigemptyset(mask);
@@ -102,11 +104,16 @@ static enum stop_reason read_signal(int fd)
 
 enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations)
 {
+	int woke;
+
 	*expirations = 0;
-	while (poll(r->fds, RUNLOOP_NFDS, -1) < 0) {
-		if (errno != EINTR)
+	/* A thread a freeze gave up on stops later: let it go within 10 ms. */
+	while ((woke = poll(r->fds, RUNLOOP_NFDS, freeze_has_stragglers() ? 10 : -1)) <= 0) {
+		if (woke < 0 && errno != EINTR)
 			return STOP_ERROR;
+		freeze_settle();
 	}
+	freeze_settle();
 	if (r->fds[RUNLOOP_SIGNALS].revents)
 		return read_signal(r->fds[RUNLOOP_SIGNALS].fd);
 	if (r->fds[RUNLOOP_TARGET].revents)

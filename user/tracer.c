@@ -485,20 +485,31 @@ static uint64_t flush_stacks(struct tracer *tr, int pid, unsigned long long now)
 {
 	struct bpf_map *map = tr->skel->maps.stacks;
 	struct pybpf_stack *st = malloc(sizeof(*st));
-	__u32 tid, next, *prev = NULL;
+	__u32 *tids = NULL, next, last, *prev = NULL;
+	size_t n = 0, cap = 0;
 	uint64_t closed = 0;
 
-	if (!st)
-		return 0;
-	while (!bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
-		tid = next;
-		prev = &tid;
-		if (bpf_map__lookup_elem(map, &tid, sizeof(tid), st, sizeof(*st), 0) ||
+	/* The keys first: an update moves its element to the head of its hash
+	 * bucket, so updating while walking would revisit the bucket forever. */
+	while (st && !bpf_map__get_next_key(map, prev, &next, sizeof(next))) {
+		if (n == cap) {
+			__u32 *v = realloc(tids, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+
+			if (!v)
+				break; /* the stacks not flushed count up to their last return */
+			tids = v;
+		}
+		tids[n++] = last = next;
+		prev = &last;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map__lookup_elem(map, &tids[i], sizeof(tids[i]), st, sizeof(*st), 0) ||
 		    (pid && (int)st->pid != pid))
 			continue;
 		closed += stack_flush(st, now, flush_into_maps, tr);
-		bpf_map__update_elem(map, &tid, sizeof(tid), st, sizeof(*st), BPF_ANY);
+		bpf_map__update_elem(map, &tids[i], sizeof(tids[i]), st, sizeof(*st), BPF_ANY);
 	}
+	free(tids);
 	free(st);
 	return closed;
 }

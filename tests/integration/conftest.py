@@ -412,6 +412,62 @@ def _clip(text, limit=6000):
     return text[:limit // 2] + "\n[... %d characters ...]\n" % (len(text) - limit) + text[-limit // 2:]
 
 
+def _read_proc(path, limit=4000):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace").strip()
+    except OSError as exc:
+        return "(%s)" % exc.strerror
+
+
+def _descendants(pid):
+    """pid and every live process below it (from /proc/*/stat's ppid)."""
+    children = collections.defaultdict(list)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            stat = _read_proc("/proc/%s/stat" % d)
+            fields = stat[stat.rfind(")") + 2:].split()
+            if len(fields) > 1:
+                children[int(fields[1])].append(int(d))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def hang_report(pid):
+    """Where pid and its descendants are stuck: each thread's state, wchan
+    and kernel stack, the threads of the host in a ptrace or uninterruptible
+    stop with their tracer, and gdb's user-space backtrace of pid when gdb is
+    installed. Printed by a timed-out wait, before the kill."""
+    out = ["--- where it hangs ---"]
+    for p in _descendants(pid):
+        for tid in sorted(os.listdir("/proc/%d/task" % p) if os.path.isdir("/proc/%d/task" % p) else []):
+            base = "/proc/%d/task/%s" % (p, tid)
+            out.append("PID %d TID %s %s: state %s, wchan %s" % (
+                p, tid, _read_proc(base + "/comm"), _read_proc(base + "/stat").split(") ")[-1][:1],
+                _read_proc(base + "/wchan")))
+            out.extend("    " + line for line in _read_proc(base + "/stack").splitlines()[:16])
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            status = _read_proc("/proc/%s/status" % d)
+            state = re.search(r"^State:\s+(\S)", status, re.M)
+            tracer = re.search(r"^TracerPid:\s+(\d+)", status, re.M)
+            if state and (state.group(1) in "tD" or (tracer and tracer.group(1) != "0")):
+                out.append("host PID %s %s: state %s, tracer %s" % (
+                    d, _read_proc("/proc/%s/comm" % d), state.group(1), tracer and tracer.group(1)))
+    if shutil.which("gdb"):
+        try:
+            bt = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt"],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+            out.extend(line for line in bt.stdout.splitlines() if line.startswith(("#", "Thread")))
+        except subprocess.TimeoutExpired:
+            out.append("(gdb timed out)")
+    return "\n".join(out)
+
+
 class Proc:
     """A child process (in its own process group) whose stdout and stderr are
     collected without blocking; every wait has a deadline, after which the
@@ -447,6 +503,10 @@ class Proc:
                 self.sel.unregister(key.fileobj)
                 key.fileobj.close()
         return True
+
+    def wait_output(self, timeout):
+        """Collects output for up to timeout seconds (less when some arrives)."""
+        self._pump(timeout)
 
     def text(self, stream):
         return self.buf[stream].decode("utf-8", "replace")
@@ -505,9 +565,10 @@ class Proc:
             pass
         if self.p.poll() is None or self.sel.get_map():
             still = "still running" if self.p.poll() is None else "exited but its output is still open"
+            where = hang_report(self.pid) if self.p.poll() is None else ""
             self.kill()
-            pytest.fail("timed out after %gs waiting for %s to exit (%s)\n%s" % (
-                timeout, what or self.argv[0], still, self.describe()))
+            pytest.fail("timed out after %gs waiting for %s to exit (%s)\n%s\n%s" % (
+                timeout, what or self.argv[0], still, self.describe(), where))
         self.close_stdin()
         return Result(self.argv, self.p.returncode, self.text("stdout"), self.text("stderr"))
 

@@ -17,6 +17,7 @@ Known gaps of the eval-frame hook with deep recursion are strict xfails.
 import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,33 @@ def test_thousand_threads_exact(prof, procs, py, target_of):
     assert_no_loss(report, "map was full", "target memory")
     rss, maps = memory("1,000 threads exact, %s" % py.id, res.stderr)
     print("[load]   %d threads x %d calls counted exactly; losses: %s" % (nfuncs, each, report.losses))
+
+
+@pytest.mark.parametrize("py", EXACT_INTERPS, indirect=True)
+def test_thousand_threads_inside_calls_at_the_stop(prof, procs, py, target_of):
+    """1,000 threads each inside its own t_i when pybpf-prof is stopped
+    (SIGINT): it ends (the thread stacks share hash buckets, where the
+    flush of open calls once walked forever), counts every open call (as
+    cProfile's disable() does) and the target runs on to its end."""
+    tgt = procs(py.cmd(target_of(py), "open", "1000"))
+    tgt.wait_line("stdout", r"ready \d+$", what="the target's 'ready'")
+    tracer = procs([prof, "-p", str(tgt.pid)], env=env_with(), stdin=False)
+    tracer.wait_line("stderr", TRACING_RX.pattern, what="pybpf-prof's 'tracing PID' line")
+    tgt.write("go\n")
+    tgt.wait_line("stdout", r"inside 1000$", what="the target's 'inside 1000'")
+    tracer.send_signal(signal.SIGINT)
+    res = tracer.wait(what="pybpf-prof stopped with 1,000 calls open")
+    assert_ok(res)
+    tgt.write("go\n")
+    tres = tgt.wait(what="the target")
+    assert tres.returncode == 0, tres.describe()
+    (nfuncs, each), = expected_of(tres.stdout).values()
+    report = Report(res.stdout)
+    calls = prefixed(calls_by_name(report), "t_")
+    wrong = {n: c for n, c in calls.items() if c != each}
+    assert len(calls) == nfuncs and not wrong, "%d of %d open t_i counted, wrong counts %s\n%s" % (
+        len(calls), nfuncs, dict(list(wrong.items())[:10]), report.text[-3000:])
+    memory("1,000 threads inside calls at the stop, %s" % py.id, res.stderr)
 
 
 @pytest.mark.parametrize("py", EXACT_INTERPS, indirect=True)

@@ -40,6 +40,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -720,6 +721,30 @@ def bpf_objects(kind):
     return {e["id"]: e for e in json.loads(out or "[]")}
 
 
+def samples_counted(held_maps):
+    """The samples the sampler holding these map ids has counted so far (its
+    per-CPU samples_counted array, read with bpftool)."""
+    maps = {e["id"]: e for e in json.loads(subprocess.run(
+        ["bpftool", "-j", "map", "show"], capture_output=True, text=True, check=True, timeout=TIMEOUT).stdout
+        or "[]")}
+    ids = [i for i in held_maps if maps.get(i, {}).get("name", "").startswith("samples_counte")]
+    assert ids, "pybpf-prof holds no samples_counted map: %s" % sorted(
+        maps.get(i, {}).get("name") for i in held_maps)
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(ids[0])], capture_output=True,
+                                     text=True, check=True, timeout=TIMEOUT).stdout)
+    return sum(int(v["value"]) for e in dump for v in e.get("formatted", {}).get("values", []))
+
+
+def wait_first_sample(tracer, held_maps):
+    """Returns once the sampler has counted a sample: a signal sent before
+    the first one rightly ends the run with "No samples were recorded"."""
+    deadline = time.monotonic() + TIMEOUT
+    while not samples_counted(held_maps):
+        assert time.monotonic() < deadline and tracer.alive(), (
+            "no sample counted within %ss\n%s" % (TIMEOUT, tracer.describe()))
+        tracer.wait_output(0.02)
+
+
 ENDINGS = ("SIGINT", "SIGTERM", "duration", "target-exit", "SIGKILL")
 
 
@@ -743,6 +768,8 @@ def test_nothing_left_attached(prof, procs, interp, ws, ending):
         i: progs.get(i, {}).get("name") for i in held["prog"]}
     links = {i for i, e in bpf_objects("link").items() if e.get("prog_id") in ours} | held["link"]
     assert links, "no link to pybpf-prof's programs %s while sampling" % sorted(ours)
+    if ending != "SIGKILL":
+        wait_first_sample(tracer, held["map"])
     if ending in ("SIGINT", "SIGTERM", "SIGKILL"):
         tracer.send_signal(getattr(signal, ending))
     elif ending == "target-exit":

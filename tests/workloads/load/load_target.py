@@ -9,6 +9,10 @@
                                        caller/callee pairs), then THREADS threads alive at once
     load_target.py parked N            N threads, thread i blocked inside its own t_i() until
                                        the handshake's line comes (for sampling)
+    load_target.py open N              after the handshake, N threads, thread i entering its own
+                                       t_i() and staying there: "inside N" once all are, then
+                                       one more line on stdin lets them return (calls still open
+                                       when a tracer stops)
 
 Handshake: everything is set up (threads started and parked, functions
 compiled), then "ready PID" is printed on stdout and one line is read from
@@ -158,10 +162,32 @@ def run_churn(n):
     print("expected churn_task %d" % n)
 
 
+def run_open(n):
+    release = threading.Event()
+    inside = threading.Barrier(n + 1)
+    funcs = generate("t_", n, "<load-open>")
+    handshake()
+
+    def body(fn):
+        fn(lambda: (inside.wait(), release.wait()))
+
+    threads = [threading.Thread(target=body, args=(f,), name="load-%d" % i)
+               for i, f in enumerate(funcs)]
+    for t in threads:
+        t.start()
+    inside.wait()
+    print("inside %d" % n, flush=True)
+    sys.stdin.readline()
+    release.set()
+    for t in threads:
+        t.join()
+    print("expected t_* %d 1" % n)
+
+
 def main(argv):
     mode, args = argv[1], [int(a) for a in argv[2:]]
     {"threads": run_threads, "functions": run_functions, "recursion": run_recursion,
-     "churn": run_churn, "parked": run_parked, "mesh": run_mesh}[mode](*args)
+     "churn": run_churn, "parked": run_parked, "open": run_open, "mesh": run_mesh}[mode](*args)
 
 
 if __name__ == "__main__":
