@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "freeze.h"
+#include "procstate.h"
 #include "target.h"
 
 /* ld.so maps libpython within its first few hundred system calls. */
@@ -194,6 +195,9 @@ int launch_run(char **cmd, const struct launch_ops *ops, void *ctx)
 		return PYBPF_EXIT_FAIL;
 	}
 	if (ops->start(ctx, &l, &err)) {
+		if (process_exited(l.pid))
+			err_set(&err, "cannot profile %s (PID %d): it exited while pybpf-prof was "
+				      "attaching", cmd[0], l.pid);
 		pybpf_warn("%s", err.msg);
 		ops->cleanup(ctx);
 		kill(l.pid, SIGKILL);

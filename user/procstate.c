@@ -17,7 +17,7 @@ bool process_exited(pid_t pid)
 	if (fd < 0)
 		return errno == ESRCH;
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	exited = poll(&p, 1, 0) == 1;
+	exited = poll(&p, 1, PROCESS_EXIT_GRACE_MS) == 1;
 	close(fd);
 	return exited;
 }

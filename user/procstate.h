@@ -8,8 +8,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A killed process drops its memory (failing our reads and writes) a
+ * moment before it turns into a zombie: what a failure waits for. */
+#define PROCESS_EXIT_GRACE_MS 200
+
 /* True if pid has exited: reaped (no such process) or a zombie (its pidfd
- * is readable). False while it runs, or if that cannot be told. */
+ * is readable), now or within PROCESS_EXIT_GRACE_MS. False while it runs,
+ * or if that cannot be told. For telling why something failed. */
 bool process_exited(pid_t pid);
 
 /* A read-only handle on pid's memory as it is now (its mm), or -1: it

@@ -11,6 +11,12 @@ goes away, a full filesystem, and its own SIGKILL (needs root).
   held by it or its guardian, no guardian.
 - pybpf-prof killed (SIGKILL) at the same three points: the same checks,
   and the hook is NULL, the target's output that of an untraced run.
+- Launch mode (-- CMD), the same three points: the command killed there
+  (before it runs: one line saying it exited while pybpf-prof attached,
+  exit 1; at the drain: the report and the command's status), or
+  pybpf-prof killed there (before it runs the held command dies with it,
+  PTRACE_O_EXITKILL; at the drain it runs on untraced, hook NULL, output
+  unchanged); nothing of pybpf-prof left either way.
 - stdout closed early: the reader takes the report's first line and closes
   the pipe (shrunk to one page, so the rest cannot be buffered in it):
   one line "cannot print the report: Broken pipe", exit 1, -o still written.
@@ -306,6 +312,90 @@ def test_profiler_killed_at(prof, procs, private_of, mode, point):
         sems = semaphore_values(interp, target.pid)
         assert set(sems.values()) == {0}, "USDT semaphores left raised: %s" % sems
     finish_target(target, expected)
+
+
+# ---------------------------------------------------------------- launch mode (-- CMD)
+
+LAUNCH_POINTS = ("attach", "hook", "drain")
+
+
+def launched_paused(prof, procs, interp, ws, point):
+    """pybpf-prof --backend evalframe -- attach_target.py (2 rounds), paused
+    at point: at the drain, after the command's round 0 and a SIGINT to
+    pybpf-prof alone. (tracer, the command's PID)."""
+    argv = [prof, *MODE_OPTS[EVALFRAME], "--",
+            *interp.cmd(ws.script("attach_target.py"), ws.workload("recursion"), 2)]
+    tracer = procs(argv, env=dict(TARGET_ENV, PYBPF_TEST_PAUSE=point))
+    if point == "drain":
+        line = tracer.wait_line("stderr", STARTED_RX, what="the tracing line")
+        tracer.wait_line("stdout", r"ready$", what="the command's 'ready'")
+        tracer.write("go\n")
+        tracer.wait_line("stdout", r"round 0 done$", what="the command's round 0")
+        tracer.send_signal(signal.SIGINT)
+    assert wait_stopped(tracer), "pybpf-prof did not pause at %s\n%s" % (point, tracer.describe())
+    if point == "drain":
+        return tracer, int(re.match(STARTED_RX.replace(r"\d+", r"(\d+)"), line).group(2))
+    children = [c for c in Path("/proc/%d/task/%d/children" % (tracer.pid, tracer.pid)).read_text().split()
+                if int(c) not in guardians_of(tracer.pid)]
+    assert len(children) == 1, "pybpf-prof has children %s besides its guardian at %s (one command " \
+        "expected)" % (children, point)
+    return tracer, int(children[0])
+
+
+@pytest.mark.parametrize("point", LAUNCH_POINTS)
+def test_launched_command_killed(prof, procs, private_of, point):
+    """-- CMD, the command SIGKILLed while pybpf-prof is paused at point:
+    before it runs (attach, hook), one line saying it exited, exit 1, no
+    report; at the drain, the report of what it ran and the command's own
+    status (128+9). Nothing of pybpf-prof is left."""
+    interp, ws = private_of(EVALFRAME)
+    tracer, child = launched_paused(prof, procs, interp, ws, point)
+    held = Snapshot(tracer.pid)
+    os.kill(child, signal.SIGKILL)
+    os.kill(tracer.pid, signal.SIGCONT)
+    res = tracer.wait(what="pybpf-prof resumed after its command's death")
+    talk = error_lines(res.stderr)
+    if point == "drain":
+        assert res.returncode == 128 + signal.SIGKILL, res.describe()
+        assert "Profile of PID %d" % child in res.stdout and not talk, res.describe()
+    else:
+        assert res.returncode == 1 and "Profile of PID" not in res.stdout, res.describe()
+        assert len(talk) == 1 and re.search(r"\(PID %d\): it exited while pybpf-prof was attaching$" % child,
+                                            talk[0]), "expected one line saying the command exited\n" + (
+            res.describe())
+    held.check_gone("its command's death at %s" % point)
+    assert interp.uprobes() == [], "uprobes left on %s" % interp.image
+
+
+@pytest.mark.parametrize("point", LAUNCH_POINTS)
+def test_profiler_killed_in_launch(prof, procs, private_of, point):
+    """-- CMD, pybpf-prof SIGKILLed at point: nothing of it stays. Before
+    the command runs (attach, hook) it is killed too (PTRACE_O_EXITKILL: it
+    never ran a line of its program); at the drain it runs on, its hook
+    NULL again (the guardian), to the output of an untraced run."""
+    interp, ws = private_of(EVALFRAME)
+    expected = untraced_attach_output(interp, ws, "recursion", 2)
+    tracer, child = launched_paused(prof, procs, interp, ws, point)
+    hook = EvalFrame(child, interp.version) if point == "drain" else None
+    held = Snapshot(tracer.pid)
+    child_fd = os.pidfd_open(child)
+    try:
+        os.kill(tracer.pid, signal.SIGKILL)
+        held.check_gone("its SIGKILL at %s" % point)
+        assert interp.uprobes() == [], "uprobes left on %s" % interp.image
+        if point == "drain":
+            assert hook.value() == 0, "eval_frame is %s after a SIGKILL at the drain" % (
+                hook.describe(hook.value()))
+            tracer.write("go\n")
+        else:
+            wait_exit(child_fd, "the held command (PID %d) of pybpf-prof killed at %s" % (child, point))
+        res = tracer.wait(what="pybpf-prof killed at %s, and its command" % point)
+    finally:
+        os.close(child_fd)
+    assert res.returncode == -signal.SIGKILL, res.describe()
+    if point == "drain":
+        assert res.stdout == expected.stdout, "the command's output differs from an untraced run:\n" + (
+            res.describe())
 
 
 # ---------------------------------------------------------------- stdout closed early
