@@ -381,7 +381,7 @@ static enum stop_reason run(struct allpy *a)
 	enum stop_reason why = STOP_ERROR;
 	struct runloop r;
 
-	if (runloop_open(&r, 0, a->o->duration) || runloop_set_tick(&r, period)) {
+	if (runloop_open(&r, -1, a->o->duration) || runloop_set_tick(&r, period)) {
 		pybpf_warn("cannot watch signals and time: %s", strerror(errno));
 		goto out;
 	}

@@ -42,6 +42,7 @@ struct session {
 	char known_gap[256];        /* calls the backend cannot see here, or "" */
 	struct timespec started;
 	struct forkguard forks;     /* its forks' copies of the hook, its exec */
+	int pidfd;                  /* the target's, from before the attach (procstate.h) */
 };
 
 /* System-call stops to wait for, at most, until a launched interpreter exists. */
@@ -178,6 +179,16 @@ static void stop_tracing(struct session *s)
 		pybpf_warn("cannot restore PID %d's eval_frame: %s", s->t.pid, strerror(-e));
 }
 
+/* The target's pidfd, before the attach: its exit after it ends the run. */
+static int watch_target(struct session *s, struct pybpf_err *err)
+{
+	s->pidfd = process_pidfd(s->t.pid);
+	if (s->pidfd >= 0)
+		return 0;
+	err_set(err, "cannot watch PID %d: %s", s->t.pid, strerror(errno));
+	return -1;
+}
+
 /* Until a stop; forks are handled as they come, an exec is a stop. */
 static enum stop_reason wait_for_stop(struct session *s)
 {
@@ -185,8 +196,8 @@ static enum stop_reason wait_for_stop(struct session *s)
 	enum stop_reason why = STOP_ERROR;
 	uint64_t ticks;
 
-	if (runloop_open(&r, s->t.pid, s->o->duration)) {
-		pybpf_warn("cannot watch PID %d and signals: %s", s->t.pid, strerror(errno));
+	if (runloop_open(&r, s->pidfd, s->o->duration)) {
+		pybpf_warn("cannot watch signals and time: %s", strerror(errno));
 		goto out;
 	}
 	runloop_watch(&r, forkguard_fd(&s->forks));
@@ -265,7 +276,7 @@ static void warn_start_failed(pid_t pid, const struct pybpf_err *err)
 
 static int run_attach(const struct pybpf_options *o)
 {
-	struct session s = { .o = o };
+	struct session s = { .o = o, .pidfd = -1 };
 	struct pybpf_err err = { { 0 } };
 	int ret = 1;
 
@@ -273,7 +284,7 @@ static int run_attach(const struct pybpf_options *o)
 		pybpf_warn("%s", err.msg);
 		goto out;
 	}
-	if (start_tracing(&s, &err)) {
+	if (watch_target(&s, &err) || start_tracing(&s, &err)) {
 		warn_start_failed(o->pid, &err);
 		stop_tracing(&s);
 		goto out;
@@ -283,6 +294,8 @@ static int run_attach(const struct pybpf_options *o)
 	ret = finish(&s);
 out:
 	tracer__close(s.tr);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
 	return ret;
 }
 
@@ -291,7 +304,9 @@ static int launched_start(void *ctx, struct launch *l, struct pybpf_err *err)
 	struct session *s = ctx;
 
 	s->launch = l;
-	return python_target__inspect(l->pid, &s->t, err) || start_tracing(s, err) ? -1 : 0;
+	if (python_target__inspect(l->pid, &s->t, err) || watch_target(s, err))
+		return -1;
+	return start_tracing(s, err) ? -1 : 0;
 }
 
 static enum stop_reason launched_run(void *ctx)
@@ -311,6 +326,8 @@ static void launched_cleanup(void *ctx)
 
 	stop_tracing(s);
 	tracer__close(s->tr);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 }
 
 static int run_launch(const struct pybpf_options *o)
@@ -321,7 +338,7 @@ static int run_launch(const struct pybpf_options *o)
 		.finish = launched_finish,
 		.cleanup = launched_cleanup,
 	};
-	struct session s = { .o = o };
+	struct session s = { .o = o, .pidfd = -1 };
 
 	return launch_run(o->cmd, &ops, &s);
 }

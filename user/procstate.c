@@ -22,6 +22,18 @@ bool process_exited(pid_t pid)
 	return exited;
 }
 
+int process_pidfd(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 int process_mem_open(pid_t pid)
 {
 	char path[64];

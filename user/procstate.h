@@ -17,6 +17,13 @@
  * or if that cannot be told. For telling why something failed. */
 bool process_exited(pid_t pid);
 
+/* A pidfd of pid (readable once it exits), or -1 with errno set (ESRCH:
+ * gone). Opened before attaching, so that an exit after the attach is
+ * the end of the run, not a failure to watch it. */
+int process_pidfd(pid_t pid);
+/* True if the process behind pidfd has exited (now: no waiting). */
+bool pidfd_exited(int pidfd);
+
 /* A read-only handle on pid's memory as it is now (its mm), or -1: it
  * reads nothing once pid has exec'ed another program or exited. */
 int process_mem_open(pid_t pid);

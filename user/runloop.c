@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,7 +58,7 @@ static int timer_fd(uint64_t first_ns, uint64_t period_ns)
 	return fd;
 }
 
-int runloop_open(struct runloop *r, pid_t pid, double duration)
+int runloop_open(struct runloop *r, int target_pidfd, double duration)
 {
 	sigset_t mask;
 
@@ -68,12 +67,10 @@ int runloop_open(struct runloop *r, pid_t pid, double duration)
 	stop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	r->fds[RUNLOOP_SIGNALS].fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (pid > 0)
-		r->fds[RUNLOOP_TARGET].fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r->fds[RUNLOOP_TARGET].fd = target_pidfd;
 	if (duration > 0)
 		r->fds[RUNLOOP_DURATION].fd = timer_fd((uint64_t)(duration * 1e9), 0);
-	if (r->fds[RUNLOOP_SIGNALS].fd < 0 || (pid > 0 && r->fds[RUNLOOP_TARGET].fd < 0) ||
-	    (duration > 0 && r->fds[RUNLOOP_DURATION].fd < 0))
+	if (r->fds[RUNLOOP_SIGNALS].fd < 0 || (duration > 0 && r->fds[RUNLOOP_DURATION].fd < 0))
 		return -1;
 	return 0;
 }
@@ -128,7 +125,7 @@ enum stop_reason runloop_wait(struct runloop *r, uint64_t *expirations)
 
 void runloop_close(struct runloop *r)
 {
-	r->fds[RUNLOOP_EXTRA].fd = -1; /* not ours */
+	r->fds[RUNLOOP_EXTRA].fd = r->fds[RUNLOOP_TARGET].fd = -1; /* not ours */
 	for (int i = 0; i < RUNLOOP_NFDS; i++) {
 		if (r->fds[i].fd >= 0)
 			close(r->fds[i].fd);

@@ -24,9 +24,10 @@ struct runloop {
 	struct pollfd fds[RUNLOOP_NFDS];
 };
 
-/* Blocks SIGINT and SIGTERM and watches them, pid's exit (pid > 0) and,
- * when duration > 0, that many seconds. 0, or -1 with errno set. */
-int runloop_open(struct runloop *r, pid_t pid, double duration);
+/* Blocks SIGINT and SIGTERM and watches them, the exit of the process
+ * behind target_pidfd (>= 0; not ours to close: process_pidfd) and, when
+ * duration > 0, that many seconds. 0, or -1 with errno set. */
+int runloop_open(struct runloop *r, int target_pidfd, double duration);
 /* Also wakes up every period_ns. 0 or -1. */
 int runloop_set_tick(struct runloop *r, uint64_t period_ns);
 /* Also wakes up when fd is readable (not read: see runloop_extra_ready). */

@@ -41,8 +41,8 @@ struct sampling {
 	struct launch *launch;
 	struct timespec started;
 	double wall_seconds;
-	bool gone_at_start; /* -p: the target exited before it could be watched */
 	int mem_fd;         /* the target's memory at the start: tells of an exec */
+	int pidfd;          /* the target's, from before the attach (procstate.h) */
 };
 
 /* --hz, lowered to the kernel's limit on perf sampling rates. */
@@ -91,12 +91,23 @@ static int start(struct sampling *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
+	s->pidfd = process_pidfd(s->t.pid);
+	if (s->pidfd < 0) {
+		err_set(err, "cannot watch PID %d: %s", s->t.pid, strerror(errno));
+		return -1;
+	}
 	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, false, err);
 	if (s->sm)
 		testpoint("attach");
 	if (!s->sm || sampler__add_target(s->sm, &s->t, &s->off, err) ||
 	    sampler__start(s->sm, err))
 		return -1;
+	/* The perf events are per CPU: attaching them does not fail on a dead target. */
+	if (pidfd_exited(s->pidfd)) {
+		err_set(err, "cannot sample PID %d: the process exited while pybpf-prof was "
+			     "attaching", s->t.pid);
+		return -1;
+	}
 	s->cc = codecache__new(s->t.pid, s->t.minor, &s->off);
 	if (!s->cc) {
 		err_set(err, "cannot start: %s", strerror(ENOMEM));
@@ -129,17 +140,8 @@ static enum stop_reason run(struct sampling *s)
 	enum stop_reason why = STOP_ERROR;
 	struct runloop r;
 
-	if (runloop_open(&r, s->t.pid, s->o->duration) || runloop_set_tick(&r, period)) {
-		int e = errno;
-
-		/* Gone before its pidfd was opened: it exited while we attached. */
-		s->gone_at_start = !s->launch && process_exited(s->t.pid);
-		if (s->gone_at_start)
-			pybpf_warn("cannot sample PID %d: the process exited while pybpf-prof was "
-				   "attaching", s->t.pid);
-		else
-			pybpf_warn("cannot watch PID %d, signals and time: %s", s->t.pid,
-				   strerror(e));
+	if (runloop_open(&r, s->pidfd, s->o->duration) || runloop_set_tick(&r, period)) {
+		pybpf_warn("cannot watch signals and time: %s", strerror(errno));
 		goto out;
 	}
 	runloop_watch(&r, sampler__new_stacks_fd(s->sm));
@@ -271,6 +273,8 @@ static void cleanup(struct sampling *s)
 {
 	if (s->mem_fd >= 0)
 		close(s->mem_fd);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	sampler__close(s->sm);
 	codecache__free(s->cc);
 	thread_names_free(&s->names);
@@ -292,11 +296,8 @@ static int run_attach(struct sampling *s)
 		pybpf_warn("%s", err.msg);
 		goto out;
 	}
-	if (run(s) == STOP_ERROR) {
-		if (s->gone_at_start)
-			goto out;
+	if (run(s) == STOP_ERROR)
 		pybpf_warn("stopping early; printing what was collected");
-	}
 	ret = finish(s);
 out:
 	cleanup(s);
@@ -340,7 +341,7 @@ static int run_launch(struct sampling *s)
 
 int sampling_run(const struct pybpf_options *o)
 {
-	struct sampling s = { .o = o, .mem_fd = -1 };
+	struct sampling s = { .o = o, .mem_fd = -1, .pidfd = -1 };
 
 	if (o->all_python)
 		return allpython_run(o);
