@@ -182,11 +182,8 @@ static void stop_tracing(struct session *s)
 /* The target's pidfd, before the attach: its exit after it ends the run. */
 static int watch_target(struct session *s, struct pybpf_err *err)
 {
-	s->pidfd = process_pidfd(s->t.pid);
-	if (s->pidfd >= 0)
-		return 0;
-	err_set(err, "cannot watch PID %d: %s", s->t.pid, strerror(errno));
-	return -1;
+	s->pidfd = process_pidfd(s->t.pid, err);
+	return s->pidfd < 0 ? -1 : 0;
 }
 
 /* Until a stop; forks are handled as they come, an exec is a stop. */

@@ -5,33 +5,47 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-bool process_exited(pid_t pid)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p;
-	bool exited;
-
-	if (fd < 0)
-		return errno == ESRCH;
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	exited = poll(&p, 1, PROCESS_EXIT_GRACE_MS) == 1;
-	close(fd);
-	return exited;
-}
-
-int process_pidfd(pid_t pid)
+static int open_pidfd(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-bool pidfd_exited(int pidfd)
+/* A pidfd turns readable when its process exits. */
+static bool exited_within(int pidfd, int timeout_ms)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-	return poll(&p, 1, 0) == 1;
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+bool process_exited(pid_t pid)
+{
+	int fd = open_pidfd(pid);
+	bool exited;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	exited = exited_within(fd, PROCESS_EXIT_GRACE_MS);
+	close(fd);
+	return exited;
+}
+
+int process_pidfd(pid_t pid, struct pybpf_err *err)
+{
+	int fd = open_pidfd(pid);
+
+	if (fd < 0)
+		err_set(err, "cannot watch PID %d: %s", pid, strerror(errno));
+	return fd;
+}
+
+bool pidfd_exited(int pidfd)
+{
+	return exited_within(pidfd, 0);
 }
 
 int process_mem_open(pid_t pid)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "log.h"
+
 /* A killed process drops its memory (failing our reads and writes) a
  * moment before it turns into a zombie: what a failure waits for. */
 #define PROCESS_EXIT_GRACE_MS 200
@@ -17,10 +19,10 @@
  * or if that cannot be told. For telling why something failed. */
 bool process_exited(pid_t pid);
 
-/* A pidfd of pid (readable once it exits), or -1 with errno set (ESRCH:
- * gone). Opened before attaching, so that an exit after the attach is
- * the end of the run, not a failure to watch it. */
-int process_pidfd(pid_t pid);
+/* A pidfd of pid (readable once it exits), or -1 with err set. Opened
+ * before attaching, so that an exit after the attach is the end of the
+ * run, not a failure to watch it. */
+int process_pidfd(pid_t pid, struct pybpf_err *err);
 /* True if the process behind pidfd has exited (now: no waiting). */
 bool pidfd_exited(int pidfd);
 

@@ -91,11 +91,9 @@ static int start(struct sampling *s, struct pybpf_err *err)
 {
 	if (offsets_for_target(&s->t, &s->off, err))
 		return -1;
-	s->pidfd = process_pidfd(s->t.pid);
-	if (s->pidfd < 0) {
-		err_set(err, "cannot watch PID %d: %s", s->t.pid, strerror(errno));
+	s->pidfd = process_pidfd(s->t.pid, err);
+	if (s->pidfd < 0)
 		return -1;
-	}
 	s->sm = sampler__open(s->o->mode, s->hz, s->o->offcpu_at_switch, false, err);
 	if (s->sm)
 		testpoint("attach");
