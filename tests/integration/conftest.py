@@ -421,19 +421,13 @@ def _read_proc(path, limit=4000):
 
 
 def _descendants(pid):
-    """pid and every live process below it (from /proc/*/stat's ppid)."""
-    children = collections.defaultdict(list)
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            stat = _read_proc("/proc/%s/stat" % d)
-            fields = stat[stat.rfind(")") + 2:].split()
-            if len(fields) > 1:
-                children[int(fields[1])].append(int(d))
+    """pid and every live process below it (the kernel's task children lists)."""
     found, todo = [], [pid]
     while todo:
         p = todo.pop()
         found.append(p)
-        todo.extend(children.get(p, []))
+        for children in Path("/proc/%d/task" % p).glob("*/children"):
+            todo.extend(int(c) for c in _read_proc(str(children)).split() if c.isdigit())
     return found
 
 

@@ -129,6 +129,19 @@ def assert_ok(res):
     assert "Profile of PID" in res.stdout, "no report:\n" + res.describe()
 
 
+def check_each_t_i(res, tres):
+    """pybpf-prof's report (res) has every t_i the target (tres, exit 0)
+    said it called, each with its calls: (report, functions, calls each)."""
+    assert tres.returncode == 0, tres.describe()
+    (nfuncs, each), = expected_of(tres.stdout).values()
+    report = Report(res.stdout)
+    calls = prefixed(calls_by_name(report), "t_")
+    wrong = {n: c for n, c in calls.items() if c != each}
+    assert len(calls) == nfuncs and not wrong, "%d of %d t_i counted, wrong counts %s\n%s" % (
+        len(calls), nfuncs, dict(list(wrong.items())[:10]), report.text[-3000:])
+    return report, nfuncs, each
+
+
 def assert_no_loss(report, *texts):
     bad = {t: n for t, n in report.losses.items() if any(x in t for x in texts)}
     assert not bad, "losses reported: %s\n%s" % (bad, report.text[-3000:])
@@ -145,13 +158,7 @@ def test_thousand_threads_exact(prof, procs, py, target_of):
     the interpreter's thread list)."""
     res, tres = attach_run(prof, procs, py, target_of(py), ["threads", "1000", "20"])
     assert_ok(res)
-    assert tres.returncode == 0, tres.describe()
-    (nfuncs, each), = expected_of(tres.stdout).values()
-    report = Report(res.stdout)
-    calls = prefixed(calls_by_name(report), "t_")
-    wrong = {n: c for n, c in calls.items() if c != each}
-    assert len(calls) == nfuncs and not wrong, "%d of %d t_i counted, wrong counts %s\n%s" % (
-        len(calls), nfuncs, dict(list(wrong.items())[:10]), report.text[-3000:])
+    report, nfuncs, each = check_each_t_i(res, tres)
     assert_no_loss(report, "map was full", "target memory")
     rss, maps = memory("1,000 threads exact, %s" % py.id, res.stderr)
     print("[load]   %d threads x %d calls counted exactly; losses: %s" % (nfuncs, each, report.losses))
@@ -173,14 +180,7 @@ def test_thousand_threads_inside_calls_at_the_stop(prof, procs, py, target_of):
     res = tracer.wait(what="pybpf-prof stopped with 1,000 calls open")
     assert_ok(res)
     tgt.write("go\n")
-    tres = tgt.wait(what="the target")
-    assert tres.returncode == 0, tres.describe()
-    (nfuncs, each), = expected_of(tres.stdout).values()
-    report = Report(res.stdout)
-    calls = prefixed(calls_by_name(report), "t_")
-    wrong = {n: c for n, c in calls.items() if c != each}
-    assert len(calls) == nfuncs and not wrong, "%d of %d open t_i counted, wrong counts %s\n%s" % (
-        len(calls), nfuncs, dict(list(wrong.items())[:10]), report.text[-3000:])
+    check_each_t_i(res, tres=tgt.wait(what="the target"))
     memory("1,000 threads inside calls at the stop, %s" % py.id, res.stderr)
 
 

@@ -64,10 +64,11 @@ def run_threads(n, calls):
     print("expected t_* %d %d" % (n, calls))
 
 
-def run_parked(n):
+def threads_inside(funcs, while_inside):
+    """One thread per function, each blocked inside its own; while_inside()
+    runs once all are, then they return."""
     release = threading.Event()
-    inside = threading.Barrier(n + 1)
-    funcs = generate("t_", n, "<load-parked>")
+    inside = threading.Barrier(len(funcs) + 1)
 
     def body(fn):
         fn(lambda: (inside.wait(), release.wait()))
@@ -77,11 +78,15 @@ def run_parked(n):
     for t in threads:
         t.start()
     inside.wait()
-    handshake()  # every thread is inside its t_i now
+    while_inside()
     release.set()
     for t in threads:
         t.join()
-    print("expected t_* %d 1" % n)
+    print("expected t_* %d 1" % len(funcs))
+
+
+def run_parked(n):
+    threads_inside(generate("t_", n, "<load-parked>"), handshake)
 
 
 def mesh_function(i, n):
@@ -163,25 +168,9 @@ def run_churn(n):
 
 
 def run_open(n):
-    release = threading.Event()
-    inside = threading.Barrier(n + 1)
     funcs = generate("t_", n, "<load-open>")
     handshake()
-
-    def body(fn):
-        fn(lambda: (inside.wait(), release.wait()))
-
-    threads = [threading.Thread(target=body, args=(f,), name="load-%d" % i)
-               for i, f in enumerate(funcs)]
-    for t in threads:
-        t.start()
-    inside.wait()
-    print("inside %d" % n, flush=True)
-    sys.stdin.readline()
-    release.set()
-    for t in threads:
-        t.join()
-    print("expected t_* %d 1" % n)
+    threads_inside(funcs, lambda: (print("inside %d" % n, flush=True), sys.stdin.readline()))
 
 
 def main(argv):
